@@ -1,0 +1,123 @@
+import re
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+GUID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,254}$")
+
+
+def validate_guid(value: str) -> None:
+    if not GUID_PATTERN.match(value or ""):
+        raise ValidationError(
+            "%(value)r is not a valid GUID: use letters, digits, '.', '_', ':' or '-' "
+            "(starting with a letter or digit, at most 255 characters).",
+            params={"value": value},
+        )
+
+
+def validate_location(value: str) -> None:
+    parts = urlsplit(value or "")
+    if parts.scheme == "file":
+        if not parts.path.startswith("/"):
+            raise ValidationError(
+                "%(value)r is not a valid file location: write an absolute path, as in file:///media/guid.mp4.",
+                params={"value": value},
+            )
+    elif parts.scheme in ("http", "https"):
+        if not parts.netloc:
+            raise ValidationError("%(value)r has no host name.", params={"value": value})
+    else:
+        raise ValidationError(
+            "%(value)r is not a location the apps can read: use a file://, http:// or https:// URI.",
+            params={"value": value},
+        )
+
+
+class DocumentType(models.TextChoices):
+    VIDEO = "video", "Video"
+    AUDIO = "audio", "Audio"
+    IMAGE = "image", "Image"
+    TEXT = "text", "Text"
+
+    @classmethod
+    def for_mime(cls, mime: str) -> "DocumentType | None":
+        """The document type a MIME type stands for (``video/mp4`` → video), or None."""
+        major = (mime or "").split("/", 1)[0].strip().lower()
+        return cls(major) if major in cls.values else None
+
+
+class MediaFile(models.Model):
+    guid = models.CharField("GUID", max_length=255, unique=True, validators=[validate_guid])
+    location = models.CharField(
+        max_length=1000,
+        validators=[validate_location],
+        help_text="A file:// or http(s):// URI that the CLAMS apps can read.",
+    )
+    mime_type = models.CharField("MIME type", max_length=100)
+    document_type = models.CharField(max_length=10, choices=DocumentType)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["guid"]
+
+    def __str__(self) -> str:
+        return self.guid
+
+    def clean(self):
+        if self.mime_type and self.document_type:
+            expected = DocumentType.for_mime(self.mime_type)
+            if expected and expected != self.document_type:
+                raise ValidationError(
+                    {"document_type": f"MIME type {self.mime_type} is {expected.label.lower()}, not {self.document_type}."}
+                )
+
+
+class Collection(models.Model):
+    """A named set of media files, for example one donation or one series."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    media_files = models.ManyToManyField(MediaFile, related_name="collections", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Batch(models.Model):
+    """Media files to run through one pipeline."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    pipeline = models.ForeignKey(
+        "pipelines.Pipeline", on_delete=models.SET_NULL, null=True, blank=True, related_name="batches"
+    )
+    media_files = models.ManyToManyField(MediaFile, related_name="batches", blank=True)
+    input_batch = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="derived_batches",
+        help_text="Start from the output MMIF of this batch instead of from the media files.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "batches"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        if self.input_batch_id and self.input_batch_id == self.pk:
+            raise ValidationError({"input_batch": "A batch cannot start from its own output."})

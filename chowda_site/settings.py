@@ -1,0 +1,126 @@
+"""Chowda settings: everything an operator may change comes from CHOWDA_* environment variables."""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+# Used only when CHOWDA_DEBUG is on; start-up refuses it otherwise.
+DEVELOPMENT_SECRET_KEY = "chowda-development-only-do-not-use-in-production"  # pragma: allowlist secret
+
+env = environ.Env()
+
+DEBUG = env.bool("CHOWDA_DEBUG", default=False)
+SECRET_KEY = env.str("CHOWDA_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "Chowda will not start with the development secret key while CHOWDA_DEBUG is off. "
+        "Set CHOWDA_SECRET_KEY to a long random value (for example the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`), "
+        "or set CHOWDA_DEBUG=true on a development machine."
+    )
+
+ALLOWED_HOSTS = env.list("CHOWDA_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CHOWDA_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "clams_apps",
+    "pipelines",
+    "batches",
+    "runs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "chowda_site.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "chowda_site.wsgi.application"
+ASGI_APPLICATION = "chowda_site.asgi.application"
+
+DATABASES = {
+    "default": env.db_url("CHOWDA_DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'chowda.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server read while a worker writes; IMMEDIATE avoids
+    # "database is locked" when two writers upgrade their locks at once.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+    if DATABASES["default"]["NAME"] != ":memory:":
+        Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("CHOWDA_TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("CHOWDA_STATIC_ROOT", default=VAR_DIR / "static")
+MEDIA_ROOT = env.path("CHOWDA_MEDIA_ROOT", default=VAR_DIR / "media")
+MEDIA_URL = "media/"
+
+# Where imported media without an explicit location live, e.g. file:///media/{guid}.mp4
+MEDIA_LOCATION_TEMPLATE = env.str("CHOWDA_MEDIA_LOCATION_TEMPLATE", default="")
+
+# Seconds to wait for a CLAMS app's metadata (GET /); app calls use the app's own timeout.
+CLAMS_METADATA_TIMEOUT = env.float("CHOWDA_CLAMS_METADATA_TIMEOUT", default=10.0)
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env.bool("CHOWDA_SECURE_COOKIES", default=True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("CHOWDA_LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ClamsAppsConfig(AppConfig):
+    name = "clams_apps"
+    verbose_name = "CLAMS apps"

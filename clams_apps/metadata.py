@@ -1,0 +1,115 @@
+"""CLAMS app metadata (the JSON an app answers to ``GET /``), read into typed objects."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PARAMETER_TYPES = ("integer", "number", "string", "boolean", "map")
+
+# clams-python appends these to every app's parameter list; older apps may not list them.
+UNIVERSAL_PARAMETERS = ("pretty", "runningTime", "hwFetch", "tfSamplingMode")
+
+REQUIRED_KEYS = ("name", "identifier", "input", "output", "parameters")
+
+
+class NotClamsMetadata(ValueError):
+    """The JSON is not CLAMS app metadata; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    description: str = ""
+    default: Any = None
+    has_default: bool = False
+    choices: tuple = ()
+    multivalued: bool = False
+
+    @property
+    def required(self) -> bool:
+        return not self.has_default
+
+
+@dataclass(frozen=True)
+class IOType:
+    """One input or output entry: an annotation or document type URI, and whether it is required."""
+
+    at_type: str
+    required: bool = True
+
+    @property
+    def short_name(self) -> str:
+        """``TimeFrame`` for ``http://clams.ai/vocabulary/type/TimeFrame/v6``: versions are ignored when matching."""
+        parts = [p for p in self.at_type.rstrip("/").split("/") if p]
+        if len(parts) >= 2 and parts[-1][:1] == "v" and parts[-1][1:].isdigit():
+            return parts[-2]
+        return parts[-1] if parts else self.at_type
+
+
+@dataclass(frozen=True)
+class AppMetadata:
+    name: str
+    identifier: str
+    version: str
+    description: str
+    # Each input is a list of alternatives: any one of them satisfies it.
+    inputs: tuple[tuple[IOType, ...], ...]
+    outputs: tuple[IOType, ...]
+    parameters: tuple[Parameter, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_json(cls, data: Any) -> "AppMetadata":
+        """Parse the JSON of ``GET /``. Raises NotClamsMetadata naming what is wrong."""
+        if not isinstance(data, dict):
+            raise NotClamsMetadata(f"expected a JSON object, got {type(data).__name__}")
+        missing = [key for key in REQUIRED_KEYS if key not in data]
+        if missing:
+            raise NotClamsMetadata(f"the JSON has no {', '.join(repr(k) for k in missing)}")
+        if not isinstance(data["input"], list) or not isinstance(data["output"], list):
+            raise NotClamsMetadata("'input' and 'output' must be lists")
+        if not isinstance(data["parameters"], list):
+            raise NotClamsMetadata("'parameters' must be a list")
+        try:
+            inputs = tuple(
+                tuple(_io(alt) for alt in entry) if isinstance(entry, list) else (_io(entry),)
+                for entry in data["input"]
+            )
+            outputs = tuple(_io(entry) for entry in data["output"])
+            parameters = tuple(_parameter(p) for p in data["parameters"])
+        except (TypeError, KeyError) as exc:
+            raise NotClamsMetadata(f"malformed input, output or parameter entry ({exc})") from exc
+        return cls(
+            name=str(data["name"]),
+            identifier=str(data["identifier"]),
+            version=str(data.get("app_version", "")),
+            description=str(data.get("description", "")),
+            inputs=inputs,
+            outputs=outputs,
+            parameters=parameters,
+        )
+
+    def parameter(self, name: str) -> Parameter | None:
+        return next((p for p in self.parameters if p.name == name), None)
+
+
+def _io(entry: dict) -> IOType:
+    if not isinstance(entry, dict) or "@type" not in entry:
+        raise TypeError(f"{entry!r} has no '@type'")
+    return IOType(at_type=str(entry["@type"]), required=bool(entry.get("required", True)))
+
+
+def _parameter(entry: dict) -> Parameter:
+    if not isinstance(entry, dict):
+        raise TypeError(f"parameter {entry!r} is not an object")
+    ptype = entry["type"]
+    if ptype not in PARAMETER_TYPES:
+        raise TypeError(f"parameter {entry.get('name')!r} has unknown type {ptype!r}")
+    return Parameter(
+        name=str(entry["name"]),
+        type=ptype,
+        description=str(entry.get("description", "")),
+        default=entry.get("default"),
+        has_default="default" in entry,
+        choices=tuple(entry.get("choices") or ()),
+        multivalued=bool(entry.get("multivalued", False)) or ptype == "map",
+    )

@@ -1,0 +1,64 @@
+from django.core.validators import MinValueValidator, URLValidator
+from django.db import models
+from django.utils.functional import cached_property
+
+from clams_apps.metadata import AppMetadata, NotClamsMetadata
+
+
+class Health(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    OK = "ok", "OK"
+    UNREACHABLE = "unreachable", "Unreachable"
+
+
+class ClamsApp(models.Model):
+    """A CLAMS app: an HTTP service that takes MMIF and answers it with new views."""
+
+    name = models.CharField(max_length=200, unique=True)
+    endpoint = models.URLField(
+        max_length=500,
+        unique=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="The app's base URL, for example http://whisper.example.org:5000/",
+    )
+    description = models.TextField(blank=True)
+    metadata = models.JSONField(
+        default=dict, blank=True, editable=False, help_text="What the app answers to GET /."
+    )
+    metadata_fetched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    health = models.CharField(max_length=20, choices=Health, default=Health.UNKNOWN, editable=False)
+    health_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    max_concurrency = models.PositiveIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="How many requests Chowda sends this app at once, across all workers.",
+    )
+    timeout = models.PositiveIntegerField(
+        default=3600,
+        validators=[MinValueValidator(1)],
+        help_text="Seconds to wait for the app to answer one MMIF.",
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "CLAMS app"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def app_metadata(self) -> AppMetadata | None:
+        """The parsed metadata, or None if it was never fetched (or no longer parses)."""
+        if not self.metadata:
+            return None
+        try:
+            return AppMetadata.from_json(self.metadata)
+        except NotClamsMetadata:
+            return None
+
+    def refresh_from_db(self, *args, **kwargs):
+        self.__dict__.pop("app_metadata", None)
+        super().refresh_from_db(*args, **kwargs)

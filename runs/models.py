@@ -1,0 +1,80 @@
+from django.db import models
+
+from batches.models import Batch, MediaFile
+from clams_apps.models import ClamsApp
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    SKIPPED = "skipped", "Skipped"
+
+
+RUN_STATUSES = [s for s in Status if s != Status.SKIPPED]
+ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.SKIPPED)
+
+
+class Run(models.Model):
+    """One media file through one pipeline within one batch."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="runs")
+    media_file = models.ForeignKey(MediaFile, on_delete=models.PROTECT, related_name="runs")
+    status = models.CharField(
+        max_length=10, choices=[(s.value, s.label) for s in RUN_STATUSES], default=Status.QUEUED
+    )
+    attempt = models.PositiveSmallIntegerField(default=1)
+    retry_of = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retried_by"
+    )
+    # The pipeline's steps and parameters when the run started: editing a pipeline never changes history.
+    pipeline_snapshot = models.JSONField(default=list, blank=True)
+    source_mmif = models.FileField(max_length=500, blank=True)
+    final_mmif = models.FileField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["batch", "media_file__guid", "attempt"]
+        indexes = [models.Index(fields=["batch", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.media_file} in {self.batch} (attempt {self.attempt})"
+
+
+class StepRun(models.Model):
+    """One app call within a run."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    app = models.ForeignKey(ClamsApp, on_delete=models.SET_NULL, null=True, related_name="step_runs")
+    app_name = models.CharField(max_length=200, help_text="The app's name when the run started.")
+    parameters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds the app took to answer.")
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    stack_trace = models.TextField(blank=True)
+    input_mmif = models.FileField(max_length=500, blank=True)
+    output_mmif = models.FileField(max_length=500, blank=True)
+    error_mmif = models.FileField(max_length=500, blank=True)
+    # What the app added: views with their app, annotation types and counts, warnings.
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "position"], name="unique_step_position_per_run"),
+        ]
+        verbose_name = "step run"
+
+    def __str__(self) -> str:
+        return f"step {self.position} ({self.app_name}) of {self.run}"

@@ -1,0 +1,9 @@
+"""The real settings, with a secret key for tests so CHOWDA_DEBUG can stay off as in production."""
+
+import os
+
+os.environ.setdefault("CHOWDA_SECRET_KEY", "tests-only-secret-key-not-used-anywhere-else")  # pragma: allowlist secret
+
+from chowda_site.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
