@@ -103,10 +103,16 @@ class ServedApp:
         self.thread.join(timeout=5)
 
 
-def serve(app: ClamsApp) -> ServedApp:
-    """Serve a CLAMS app on a free loopback port in a background thread."""
-    flask_app = Restifier(app).flask_app
-    server = make_server("127.0.0.1", 0, flask_app, threaded=True)
+def not_clams_app(environ, start_response):
+    """A JSON service that is not a CLAMS app."""
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b'{"status": "ok", "service": "something else"}']
+
+
+def serve(app) -> ServedApp:
+    """Serve a CLAMS app (or any WSGI app) on a free loopback port in a background thread."""
+    wsgi_app = Restifier(app).flask_app if isinstance(app, ClamsApp) else app
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return ServedApp(url=f"http://127.0.0.1:{server.server_port}/", server=server, thread=thread)

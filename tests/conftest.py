@@ -1,3 +1,5 @@
+import socket
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -12,10 +14,20 @@ def clams_apps_served():
         "segmenter": clams_test_apps.serve(clams_test_apps.Segmenter()),
         "transcriber": clams_test_apps.serve(clams_test_apps.Transcriber()),
         "ocr": clams_test_apps.serve(clams_test_apps.OcrOnImages()),
+        "not_clams": clams_test_apps.serve(clams_test_apps.not_clams_app),
     }
     yield {name: app.url for name, app in served.items()}
     for app in served.values():
         app.stop()
+
+
+@pytest.fixture
+def unreachable_url():
+    """A loopback URL where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
 
 
 # Personas: the people whose permissions the tests talk about.

@@ -30,6 +30,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@archive.test")
@@ -78,6 +79,7 @@ class MediaFileFactory(factory.django.DjangoModelFactory):
 class CollectionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Collection
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"collection-{n}")
 
@@ -90,6 +92,7 @@ class CollectionFactory(factory.django.DjangoModelFactory):
 class BatchFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Batch
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"batch-{n}")
     pipeline = factory.SubFactory(PipelineFactory)

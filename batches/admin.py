@@ -1,0 +1,198 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from batches import services
+from batches.models import Batch, Collection, MediaFile
+from pipelines.models import Pipeline
+from runs.models import RUN_STATUSES
+
+STATUS_COLOURS = {
+    "queued": "#757575",
+    "running": "#1565c0",
+    "succeeded": "#2e7d32",
+    "failed": "#c62828",
+    "cancelled": "#ef6c00",
+}
+
+
+class NewBatchForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    pipeline = forms.ModelChoiceField(Pipeline.objects.all(), required=False)
+
+
+class BatchesFromCollectionsForm(forms.Form):
+    one_per_collection = forms.BooleanField(
+        required=False, label="One batch per collection", help_text="Each batch is named after its collection."
+    )
+    name = forms.CharField(max_length=200, required=False, help_text="The name of the one batch.")
+    pipeline = forms.ModelChoiceField(Pipeline.objects.all(), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("one_per_collection") and not cleaned.get("name"):
+            self.add_error("name", "Give the new batch a name, or choose one batch per collection.")
+        return cleaned
+
+
+def ask_then_create(modeladmin, request, queryset: QuerySet, *, form_class, title, create):
+    """Show an intermediate form for an admin action; on a valid submit call ``create(form, queryset)``.
+
+    Returns the page to show, or None to go back to the change list.
+    """
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            batches = create(form.cleaned_data, queryset)
+            links = format_html_join(
+                ", ",
+                '<a href="{}">{}</a>',
+                ((reverse("admin:batches_batch_change", args=[b.pk]), b.name) for b in batches),
+            )
+            modeladmin.message_user(request, format_html("Created {}.", links), messages.SUCCESS)
+            return None
+    else:
+        form = form_class()
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "queryset": queryset,
+        "opts": modeladmin.model._meta,
+        "action": request.POST["action"],
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/batches/action_form.html", context)
+
+
+@admin.register(MediaFile)
+class MediaFileAdmin(admin.ModelAdmin):
+    list_display = ["guid", "document_type", "mime_type", "location", "created_at"]
+    list_filter = ["document_type", "collections"]
+    search_fields = ["guid"]
+    search_help_text = "Search by GUID."
+    actions = ["create_batch"]
+    show_full_result_count = False
+
+    def get_urls(self):
+        from batches.views import import_media_view
+
+        return [
+            path("import/", self.admin_site.admin_view(import_media_view), name="batches_mediafile_import"),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description="Create a batch of the selected media files", permissions=["add_batch"])
+    def create_batch(self, request, queryset):
+        return ask_then_create(
+            self, request, queryset, form_class=NewBatchForm, title="Create a batch of the selected media files",
+            create=lambda data, qs: [
+                services.batch_create(name=data["name"], media_files=qs, pipeline=data["pipeline"],
+                                      created_by=request.user)
+            ],
+        )
+
+    def has_add_batch_permission(self, request):
+        return request.user.has_perm("batches.add_batch")
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "file_count", "created_at"]
+    search_fields = ["name", "media_files__guid"]
+    autocomplete_fields = ["media_files"]
+    actions = ["create_batches"]
+
+    def get_queryset(self, request):
+        through = Collection.media_files.through
+        files = through.objects.filter(collection=OuterRef("pk")).order_by().values("collection")
+        files = files.annotate(n=Count("*")).values("n")
+        return super().get_queryset(request).annotate(
+            file_count=Coalesce(Subquery(files, output_field=IntegerField()), Value(0))
+        )
+
+    @admin.display(description="files", ordering="file_count")
+    def file_count(self, collection):
+        return collection.file_count
+
+    @admin.action(description="Create batches from the selected collections", permissions=["add_batch"])
+    def create_batches(self, request, queryset):
+        return ask_then_create(
+            self, request, queryset, form_class=BatchesFromCollectionsForm,
+            title="Create batches from the selected collections",
+            create=lambda data, qs: services.batches_from_collections(
+                qs, one_per_collection=data["one_per_collection"], name=data["name"],
+                pipeline=data["pipeline"], created_by=request.user,
+            ),
+        )
+
+    def has_add_batch_permission(self, request):
+        return request.user.has_perm("batches.add_batch")
+
+
+class ProgressFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("new", "Not started"),
+            ("active", "Running"),
+            ("failed", "Has failed or cancelled runs"),
+            ("finished", "Finished"),
+        ]
+
+    def queryset(self, request, queryset):
+        return queryset.with_progress(self.value()) if self.value() else queryset
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ["name", "pipeline", "file_count", "run_counts", "created_by", "created_at"]
+    list_filter = ["pipeline", ProgressFilter]
+    list_select_related = ["pipeline", "created_by"]
+    search_fields = ["name", "media_files__guid"]
+    search_help_text = "Search by batch name or by the GUID of a file in it."
+    autocomplete_fields = ["media_files", "input_batch"]
+    readonly_fields = ["created_by", "created_at"]
+    fields = ["name", "description", "pipeline", "input_batch", "media_files", "created_by", "created_at"]
+    actions = ["duplicate", "combine"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_counts()
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="files", ordering="media_count")
+    def file_count(self, batch):
+        return batch.media_count
+
+    @admin.display(description="runs")
+    def run_counts(self, batch):
+        counts = [(status, getattr(batch, f"runs_{status}")) for status in RUN_STATUSES]
+        shown = [(STATUS_COLOURS[s], n, s.label.lower()) for s, n in counts if n]
+        if not shown:
+            return "not started"
+        return format_html_join(" · ", '<span style="color:{}">{} {}</span>', shown)
+
+    @admin.action(description="Duplicate the selected batches", permissions=["add"])
+    def duplicate(self, request, queryset):
+        copies = [services.batch_duplicate(batch, created_by=request.user) for batch in queryset]
+        self.message_user(request, f"Created {len(copies)} copies.", messages.SUCCESS)
+
+    @admin.action(description="Combine the selected batches into a new one", permissions=["add"])
+    def combine(self, request, queryset):
+        return ask_then_create(
+            self, request, queryset, form_class=NewBatchForm, title="Combine the selected batches",
+            create=lambda data, qs: [
+                services.batch_combine(qs, name=data["name"], pipeline=data["pipeline"], created_by=request.user)
+            ],
+        )

@@ -1,0 +1,61 @@
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from batches.importer import import_media, looks_like_csv, parse_csv, parse_guid_text
+from batches.models import Batch, Collection
+
+
+class Command(BaseCommand):
+    help = (
+        "Import media files from a list of GUIDs or a CSV file with the columns guid, location and mime. "
+        "If any line is invalid, nothing is imported and every invalid line is reported."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="The file to read, or - for standard input.")
+        parser.add_argument(
+            "--csv", action="store_true",
+            help="Read the input as CSV (default: if the file name ends with .csv or the first line is a guid header).",
+        )
+        parser.add_argument("--batch", metavar="NAME", help="Add the files to this batch; it is created if none has this name.")
+        parser.add_argument(
+            "--collection", metavar="NAME", help="Add the files to this collection; it is created if none has this name."
+        )
+
+    def handle(self, *args, file: str, csv: bool, batch: str | None, collection: str | None, **options):
+        if file == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                text = Path(file).read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError) as error:
+                raise CommandError(f"Cannot read {file}: {error}.")
+        rows = parse_csv(text) if csv or looks_like_csv(text, file) else parse_guid_text(text)
+
+        existing_batch = None
+        if batch:
+            named = list(Batch.objects.filter(name=batch)[:2])
+            if len(named) > 1:
+                raise CommandError(f"Several batches are named {batch!r}: rename one of them, or choose another name.")
+            existing_batch = named[0] if named else None
+        existing_collection = Collection.objects.filter(name=collection).first() if collection else None
+
+        result = import_media(
+            rows,
+            batch=existing_batch,
+            new_batch_name=None if existing_batch else batch,
+            collection=existing_collection,
+            new_collection_name=None if existing_collection else collection,
+        )
+        if result.errors:
+            for error in result.errors:
+                self.stderr.write(error.reason if error.line is None else f"line {error.line}: {error.reason}")
+            raise CommandError(
+                f"Nothing was imported: {len(result.errors)} invalid line(s). Fix them and run the command again."
+            )
+        self.stdout.write(f"Created {result.created} media file(s); {result.existing} already existed.")
+        for kind, target in [("batch", result.batch), ("collection", result.collection)]:
+            if target:
+                self.stdout.write(f"All of them are in the {kind} {target.name!r} (id {target.pk}).")

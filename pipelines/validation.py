@@ -1,0 +1,65 @@
+"""Does every step of a pipeline get the input types it needs? Warnings, not errors: metadata can lag."""
+
+from collections.abc import Iterable
+
+from batches.models import DocumentType, MediaFile
+from pipelines.models import Pipeline, PipelineStep
+
+DOCUMENT_TYPE_NAMES = {
+    DocumentType.VIDEO: "VideoDocument",
+    DocumentType.AUDIO: "AudioDocument",
+    DocumentType.IMAGE: "ImageDocument",
+    DocumentType.TEXT: "TextDocument",
+}
+
+
+def type_check(steps: Iterable[PipelineStep], available_types: set[str]) -> list[str]:
+    """Warnings, as sentences, for steps whose required inputs nothing before them provides.
+
+    ``steps`` are taken in the order given (pass them ordered by position, with ``app`` loaded);
+    ``available_types`` holds the short names of the media's document types, such as ``{"VideoDocument"}``.
+    Types are compared by short name, ignoring vocabulary versions. A step whose app has no metadata is
+    reported, and the steps after it are not checked for inputs it might provide.
+    """
+    provided = set(available_types)
+    unknown_outputs = False
+    warnings = []
+    for step in steps:
+        metadata = step.app.app_metadata
+        if metadata is None:
+            warnings.append(
+                f"Step {step.position} ({step.app.name}) has no app metadata, so Chowda cannot check what it "
+                "needs or provides; refresh the app's metadata."
+            )
+            unknown_outputs = True
+            continue
+        if not unknown_outputs:
+            for alternatives in metadata.inputs:
+                if not any(io.required for io in alternatives):
+                    continue
+                names = [io.short_name for io in alternatives]
+                if not provided.intersection(names):
+                    warnings.append(
+                        f"Step {step.position} ({step.app.name}) needs {' or '.join(names)}, which neither "
+                        "the media nor an earlier step provides."
+                    )
+        provided.update(io.short_name for io in metadata.outputs)
+    return warnings
+
+
+def pipeline_warnings(pipeline: Pipeline) -> list[str]:
+    """The type-check warnings for a saved pipeline, against the media of the batches that use it.
+
+    While no batch using the pipeline has media files, every document type counts as available, so only
+    problems between steps are reported. Runs two queries (media document types, steps with their apps).
+    """
+    document_types = set(
+        MediaFile.objects.filter(batches__pipeline=pipeline)
+        .order_by()
+        .values_list("document_type", flat=True)
+        .distinct()
+    )
+    if not document_types:
+        document_types = set(DOCUMENT_TYPE_NAMES)
+    available = {DOCUMENT_TYPE_NAMES[document_type] for document_type in document_types}
+    return type_check(pipeline.steps.select_related("app").order_by("position"), available)
