@@ -20,10 +20,10 @@ class ImportMediaForm(forms.Form):
         help_text="A header line naming the columns guid, location (optional) and mime (optional), "
         "then one media file per line.",
     )
-    batch = forms.ModelChoiceField(Batch.objects.all(), required=False, label="Add to batch")
-    new_batch_name = forms.CharField(max_length=200, required=False, label="or to a new batch named")
-    collection = forms.ModelChoiceField(Collection.objects.all(), required=False, label="Add to collection")
-    new_collection_name = forms.CharField(max_length=200, required=False, label="or to a new collection named")
+    batch = forms.ModelChoiceField(Batch.objects.all(), required=False, label="Existing batch")
+    new_batch_name = forms.CharField(max_length=200, required=False, label="or a new batch named")
+    collection = forms.ModelChoiceField(Collection.objects.all(), required=False, label="Existing collection")
+    new_collection_name = forms.CharField(max_length=200, required=False, label="or a new collection named")
 
     def clean_csv_file(self) -> str:
         """The uploaded file's text ('' if none); it must be UTF-8."""
@@ -38,7 +38,9 @@ class ImportMediaForm(forms.Form):
     def clean_new_collection_name(self) -> str:
         name = self.cleaned_data["new_collection_name"]
         if name and Collection.objects.filter(name=name).exists():
-            raise forms.ValidationError(f"A collection named {name!r} already exists: choose it under “Add to collection”.")
+            raise forms.ValidationError(
+                f"A collection named {name!r} already exists: choose it under “Existing collection”."
+            )
         return name
 
     def clean(self) -> dict:

@@ -77,9 +77,11 @@ def parse_csv(text: str) -> list[ImportRow]:
 
     Header names are case-insensitive. A bad header gives a single row carrying
     the error for line 1; a line with more values than the header has columns
-    gives a row carrying an error. Blank lines are skipped.
+    gives a row carrying an error. Blank lines are skipped; blank text gives no rows.
     """
     lines = _lines(text)
+    if not text.strip():
+        return []
     reader = csv.reader(lines)
     try:
         header = [name.strip().lower() for name in next(reader, [])]
@@ -176,8 +178,8 @@ def import_media(
 
     with transaction.atomic():
         MediaFile.objects.bulk_create(
-            MediaFile(guid=r.row.guid, location=r.location, mime_type=r.mime, document_type=r.document_type)
-            for guid, r in accepted.items()
+            MediaFile(guid=guid, location=new.location, mime_type=new.mime, document_type=new.document_type)
+            for guid, new in accepted.items()
             if guid not in known
         )
         if new_batch_name:
@@ -224,7 +226,8 @@ def _existing_files(guids: set[str]) -> dict[str, MediaFile]:
     found = {}
     for start in range(0, len(ordered), LOOKUP_CHUNK):
         chunk = ordered[start : start + LOOKUP_CHUNK]
-        found.update((f.guid, f) for f in MediaFile.objects.filter(guid__in=chunk).only("guid", "location", "mime_type"))
+        files = MediaFile.objects.filter(guid__in=chunk).only("guid", "location", "mime_type")
+        found.update((media.guid, media) for media in files)
     return found
 
 

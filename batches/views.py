@@ -70,14 +70,16 @@ def _check_destination_permissions(request: HttpRequest, data: dict) -> None:
 def _summary(result: ImportResult) -> str:
     """The success message, with links to the batch and collection the files were added to."""
     destinations = format_html_join(
-        "",
-        " Added them to the {} <a href=\"{}\">{}</a>.",
+        " and ",
+        'the {} <a href="{}">{}</a>',
         (
             (kind, reverse(f"admin:batches_{kind}_change", args=[obj.pk]), obj.name)
             for kind, obj in [("batch", result.batch), ("collection", result.collection)]
             if obj
         ),
     )
+    if destinations:
+        destinations = format_html(" Added them to {}.", destinations)
     return format_html(
         "Imported {} media file{}: {} created, {} already existed.{}",
         result.created + result.existing,

@@ -63,8 +63,10 @@ def validate_parameters(metadata: AppMetadata, values: Any) -> dict[str, list[st
     if not isinstance(values, dict):
         return {
             ALL: [
-                'Parameters must be a JSON object of names and values, such as {"mode": "fast"}; '
-                f"got {_show(values)}."
+                (
+                    'Parameters must be a JSON object of names and values, such as {"mode": "fast"}; '
+                    f"got {_show(values)}."
+                )
             ]
         }
     specs = {p.name: p for p in accepted_parameters(metadata)}

@@ -1,5 +1,6 @@
+import json
+
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.db.models import Count, Prefetch
 from django.utils.html import format_html, format_html_join
 
@@ -7,6 +8,8 @@ from clams_apps.metadata import UNIVERSAL_PARAMETERS, Parameter
 from pipelines.forms import PipelineStepForm, PipelineStepFormSet
 from pipelines.models import Pipeline, PipelineStep
 from pipelines.validation import pipeline_warnings
+
+PLURALS = {"integer": "integers", "number": "numbers", "string": "strings", "boolean": "booleans"}
 
 
 class PipelineStepInline(admin.TabularInline):
@@ -23,9 +26,11 @@ class PipelineStepInline(admin.TabularInline):
 
     @admin.display(description="Accepted parameters")
     def accepted_parameters(self, step: PipelineStep) -> str:
-        metadata = step.app.app_metadata if step.app_id else None
+        if not step.app_id:
+            return "Shown once the step is saved."
+        metadata = step.app.app_metadata
         if metadata is None:
-            return "Save the step with an app that has metadata to see its parameters."
+            return "Unknown until the app's metadata is refreshed."
         own = [p for p in metadata.parameters if p.name not in UNIVERSAL_PARAMETERS]
         if not own:
             return "Only the universal parameters (pretty, runningTime, hwFetch, tfSamplingMode)."
@@ -35,16 +40,16 @@ class PipelineStepInline(admin.TabularInline):
 
 
 def _hint(parameter: Parameter) -> str:
-    """For example "'fast' or 'accurate', default 'fast'" or "list of strings, required"."""
+    """For example '"fast" or "accurate", default "fast"' or "list of strings, required"; values as JSON."""
     if parameter.type == "map":
         kind = 'map of "key:value"'
     elif parameter.choices:
-        kind = " or ".join(repr(choice) for choice in parameter.choices)
+        kind = " or ".join(json.dumps(choice) for choice in parameter.choices)
+    elif parameter.multivalued:
+        kind = f"list of {PLURALS[parameter.type]}"
     else:
         kind = parameter.type
-    if parameter.multivalued and parameter.type != "map":
-        kind = f"list of {kind}"
-    return f"{kind}, required" if parameter.required else f"{kind}, default {parameter.default!r}"
+    return f"{kind}, required" if parameter.required else f"{kind}, default {json.dumps(parameter.default)}"
 
 
 @admin.register(Pipeline)
@@ -70,14 +75,22 @@ class PipelineAdmin(admin.ModelAdmin):
     def step_count(self, pipeline: Pipeline) -> int:
         return pipeline.step_count
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        pipeline = self.get_object(request, unquote(object_id))
-        warnings = pipeline_warnings(pipeline) if pipeline is not None else []
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "type_warnings": warnings})
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["type_warnings"] = pipeline_warnings(obj) if change and obj is not None else []
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        self._warn_when_leaving(request, obj)
+        return response
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        self._warn_when_leaving(request, obj)
+        return response
+
+    def _warn_when_leaving(self, request, pipeline: Pipeline) -> None:
         # Staying on the change page shows the same warnings in a box, so only say them when leaving it.
         if "_continue" not in request.POST:
-            for warning in pipeline_warnings(form.instance):
+            for warning in pipeline_warnings(pipeline):
                 messages.warning(request, warning)

@@ -46,9 +46,7 @@ class PipelineStepFormSet(forms.BaseInlineFormSet):
     def clean(self):
         """Report steps sharing a position as one sentence, before the database would refuse them."""
         kept = [
-            form
-            for form in self.forms
-            if getattr(form, "cleaned_data", None) and not self._should_delete_form(form)
+            form for form in self.forms if getattr(form, "cleaned_data", None) and not self._should_delete_form(form)
         ]
         counts = Counter(form.cleaned_data.get("position") for form in kept)
         duplicates = sorted(position for position, count in counts.items() if position is not None and count > 1)

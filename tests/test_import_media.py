@@ -158,8 +158,9 @@ def test_an_invalid_line_does_not_touch_existing_batches():
     assert MediaFile.objects.count() == 0
 
 
-def test_an_empty_input_is_an_error():
-    result = import_media(parse_guid_text(" \n\n"))
+@pytest.mark.parametrize("parse", [parse_guid_text, parse_csv])
+def test_an_empty_input_is_an_error(parse):
+    result = import_media(parse(" \n\n"))
     assert [e.reason for e in result.errors] == ["No GUIDs were given."]
 
 

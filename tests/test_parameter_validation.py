@@ -61,8 +61,10 @@ def test_it_names_the_accepted_parameters_for_an_unknown_one(segmenter):
     errors = validate_parameters(segmenter, {**VALID, "treshold": 0.4})
     assert errors == {
         "treshold": [
-            "Test Segmenter has no parameter 'treshold'; it accepts 'threshold', 'segments', 'mode', 'label', "
-            "'keepSilence', 'tags', 'labelMap', 'pretty', 'runningTime', 'hwFetch', 'tfSamplingMode'."
+            (
+                "Test Segmenter has no parameter 'treshold'; it accepts 'threshold', 'segments', 'mode', 'label', "
+                "'keepSilence', 'tags', 'labelMap', 'pretty', 'runningTime', 'hwFetch', 'tfSamplingMode'."
+            )
         ]
     }
 

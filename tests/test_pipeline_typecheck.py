@@ -69,8 +69,10 @@ def test_it_names_every_alternative_when_none_is_there(segmenter):
     used_on(pipeline, DocumentType.TEXT)
 
     assert pipeline_warnings(pipeline) == [
-        "Step 1 (Test Segmenter) needs AudioDocument or VideoDocument, which neither the media nor an "
-        "earlier step provides."
+        (
+            "Step 1 (Test Segmenter) needs AudioDocument or VideoDocument, which neither the media nor an "
+            "earlier step provides."
+        )
     ]
 
 
@@ -95,8 +97,10 @@ def test_it_warns_about_an_app_without_metadata_and_trusts_it_for_later_steps(tr
     pipeline = pipeline_of(unfetched, transcriber)
 
     assert pipeline_warnings(pipeline) == [
-        "Step 1 (whisper) has no app metadata, so Chowda cannot check what it needs or provides; "
-        "refresh the app's metadata."
+        (
+            "Step 1 (whisper) has no app metadata, so Chowda cannot check what it needs or provides; "
+            "refresh the app's metadata."
+        )
     ]
 
 

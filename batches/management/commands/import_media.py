@@ -17,12 +17,13 @@ class Command(BaseCommand):
         parser.add_argument("file", help="The file to read, or - for standard input.")
         parser.add_argument(
             "--csv", action="store_true",
-            help="Read the input as CSV (default: if the file name ends with .csv or the first line is a guid header).",
+            help="Read the input as CSV (default: if the file name ends with .csv "
+            "or the first line names a guid column).",
         )
-        parser.add_argument("--batch", metavar="NAME", help="Add the files to this batch; it is created if none has this name.")
-        parser.add_argument(
-            "--collection", metavar="NAME", help="Add the files to this collection; it is created if none has this name."
-        )
+        for kind in ("batch", "collection"):
+            parser.add_argument(
+                f"--{kind}", metavar="NAME", help=f"Add the files to this {kind}; it is created if none has this name."
+            )
 
     def handle(self, *args, file: str, csv: bool, batch: str | None, collection: str | None, **options):
         if file == "-":
