@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: test install-dev check clean
+.PHONY: test lint docs check install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,9 +17,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install-dev: $(STAMP)
 
-## Run the whole test suite (installs what it needs first).
+## Run the whole test suite with a coverage summary; fails below the floor in pyproject.toml.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov --cov-report=term
+
+## Every pre-commit hook over the whole tree: secrets, ruff lint and format, file hygiene.
+lint: $(STAMP)
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
+
+## Build the documentation site into site/, failing on any warning.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
 
 ## Django's system checks and the migration check.
 check: $(STAMP)
@@ -26,4 +35,4 @@ check: $(STAMP)
 	CHOWDA_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var site .pytest_cache .coverage

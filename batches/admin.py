@@ -90,10 +90,15 @@ class MediaFileAdmin(admin.ModelAdmin):
     @admin.action(description="Create a batch of the selected media files", permissions=["add_batch"])
     def create_batch(self, request, queryset):
         return ask_then_create(
-            self, request, queryset, form_class=NewBatchForm, title="Create a batch of the selected media files",
+            self,
+            request,
+            queryset,
+            form_class=NewBatchForm,
+            title="Create a batch of the selected media files",
             create=lambda data, qs: [
-                services.batch_create(name=data["name"], media_files=qs, pipeline=data["pipeline"],
-                                      created_by=request.user)
+                services.batch_create(
+                    name=data["name"], media_files=qs, pipeline=data["pipeline"], created_by=request.user
+                )
             ],
         )
 
@@ -112,8 +117,10 @@ class CollectionAdmin(admin.ModelAdmin):
         through = Collection.media_files.through
         files = through.objects.filter(collection=OuterRef("pk")).order_by().values("collection")
         files = files.annotate(n=Count("*")).values("n")
-        return super().get_queryset(request).annotate(
-            file_count=Coalesce(Subquery(files, output_field=IntegerField()), Value(0))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(file_count=Coalesce(Subquery(files, output_field=IntegerField()), Value(0)))
         )
 
     @admin.display(description="files", ordering="file_count")
@@ -123,11 +130,17 @@ class CollectionAdmin(admin.ModelAdmin):
     @admin.action(description="Create batches from the selected collections", permissions=["add_batch"])
     def create_batches(self, request, queryset):
         return ask_then_create(
-            self, request, queryset, form_class=BatchesFromCollectionsForm,
+            self,
+            request,
+            queryset,
+            form_class=BatchesFromCollectionsForm,
             title="Create batches from the selected collections",
             create=lambda data, qs: services.batches_from_collections(
-                qs, one_per_collection=data["one_per_collection"], name=data["name"],
-                pipeline=data["pipeline"], created_by=request.user,
+                qs,
+                one_per_collection=data["one_per_collection"],
+                name=data["name"],
+                pipeline=data["pipeline"],
+                created_by=request.user,
             ),
         )
 
@@ -191,7 +204,11 @@ class BatchAdmin(admin.ModelAdmin):
     @admin.action(description="Combine the selected batches into a new one", permissions=["add"])
     def combine(self, request, queryset):
         return ask_then_create(
-            self, request, queryset, form_class=NewBatchForm, title="Combine the selected batches",
+            self,
+            request,
+            queryset,
+            form_class=NewBatchForm,
+            title="Combine the selected batches",
             create=lambda data, qs: [
                 services.batch_combine(qs, name=data["name"], pipeline=data["pipeline"], created_by=request.user)
             ],

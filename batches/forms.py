@@ -33,7 +33,9 @@ class ImportMediaForm(forms.Form):
         try:
             return upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise forms.ValidationError("The file is not UTF-8 text: save it as CSV UTF-8 and upload it again.")
+            raise forms.ValidationError(
+                "The file is not UTF-8 text: save it as CSV UTF-8 and upload it again."
+            ) from None
 
     def clean_new_collection_name(self) -> str:
         name = self.cleaned_data["new_collection_name"]

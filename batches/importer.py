@@ -107,16 +107,26 @@ def parse_csv(text: str) -> list[ImportRow]:
             continue
         raw = "".join(lines[start - 1 : previous_end]).rstrip("\r\n")
         if len(cells) > len(header):
-            rows.append(ImportRow(
-                line=start, text=raw, guid=cells[0],
-                error=f"This line has {len(cells)} values but the header names only {len(header)} columns "
-                f"({', '.join(header)}); quote values that contain commas.",
-            ))
+            rows.append(
+                ImportRow(
+                    line=start,
+                    text=raw,
+                    guid=cells[0],
+                    error=f"This line has {len(cells)} values but the header names only {len(header)} columns "
+                    f"({', '.join(header)}); quote values that contain commas.",
+                )
+            )
             continue
-        values = dict(zip(header, cells))
-        rows.append(ImportRow(
-            line=start, text=raw, guid=values["guid"], location=values.get("location", ""), mime=values.get("mime", "")
-        ))
+        values = dict(zip(header, cells, strict=False))
+        rows.append(
+            ImportRow(
+                line=start,
+                text=raw,
+                guid=values["guid"],
+                location=values.get("location", ""),
+                mime=values.get("mime", ""),
+            )
+        )
     return rows
 
 
@@ -165,11 +175,14 @@ def import_media(
             continue
         first = accepted.setdefault(row.guid, resolved)
         if (first.location, first.mime) != (resolved.location, resolved.mime):
-            errors.append(LineError(
-                row.line, row.text,
-                f"GUID {row.guid!r} is also on line {first.row.line} with a different location or MIME type "
-                f"({first.location}, {first.mime}); keep only one of the two lines.",
-            ))
+            errors.append(
+                LineError(
+                    row.line,
+                    row.text,
+                    f"GUID {row.guid!r} is also on line {first.row.line} with a different location or MIME type "
+                    f"({first.location}, {first.mime}); keep only one of the two lines.",
+                )
+            )
 
     existing = sum(1 for guid in accepted if guid in known)
     created = len(accepted) - existing

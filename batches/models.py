@@ -71,9 +71,8 @@ class MediaFile(models.Model):
         if self.mime_type and self.document_type:
             expected = DocumentType.for_mime(self.mime_type)
             if expected and expected != self.document_type:
-                raise ValidationError(
-                    {"document_type": f"MIME type {self.mime_type} is {expected.label.lower()}, not {self.document_type}."}
-                )
+                message = f"MIME type {self.mime_type} is {expected.label.lower()}, not {self.document_type}."
+                raise ValidationError({"document_type": message})
 
 
 class Collection(models.Model):

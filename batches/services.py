@@ -16,7 +16,11 @@ def _add_files(batch: Batch, media_file_ids: Iterable[int]) -> None:
 
 @transaction.atomic
 def batch_create(
-    *, name: str, media_files: QuerySet[MediaFile], pipeline: Pipeline | None = None, created_by=None,
+    *,
+    name: str,
+    media_files: QuerySet[MediaFile],
+    pipeline: Pipeline | None = None,
+    created_by=None,
     description: str = "",
 ) -> Batch:
     """A new batch holding the given media files."""
@@ -48,14 +52,20 @@ def batch_combine(batches: QuerySet[Batch], *, name: str, pipeline: Pipeline | N
 
 @transaction.atomic
 def batches_from_collections(
-    collections: QuerySet[Collection], *, one_per_collection: bool, name: str = "",
-    pipeline: Pipeline | None = None, created_by=None,
+    collections: QuerySet[Collection],
+    *,
+    one_per_collection: bool,
+    name: str = "",
+    pipeline: Pipeline | None = None,
+    created_by=None,
 ) -> list[Batch]:
     """One batch of all the collections' files, or one batch per collection named after it."""
     if one_per_collection:
         return [
             batch_create(
-                name=collection.name, media_files=collection.media_files.all(), pipeline=pipeline,
+                name=collection.name,
+                media_files=collection.media_files.all(),
+                pipeline=pipeline,
                 created_by=created_by,
             )
             for collection in collections

@@ -42,14 +42,18 @@ def import_media_view(request: HttpRequest) -> HttpResponse:
                 form = ImportMediaForm({**request.POST.dict(), "guids": form.input_text()})
     else:
         form = ImportMediaForm()
-    return render(request, "admin/batches/mediafile/import.html", {
-        **admin.site.each_context(request),
-        "title": "Import media",
-        "opts": MediaFile._meta,
-        "adminform": AdminForm(form, FIELDSETS, prepopulated_fields={}),
-        "result": result,
-        "moved_upload": bool(result and request.FILES),
-    })
+    return render(
+        request,
+        "admin/batches/mediafile/import.html",
+        {
+            **admin.site.each_context(request),
+            "title": "Import media",
+            "opts": MediaFile._meta,
+            "adminform": AdminForm(form, FIELDSETS, prepopulated_fields={}),
+            "result": result,
+            "moved_upload": bool(result and request.FILES),
+        },
+    )
 
 
 def _check_destination_permissions(request: HttpRequest, data: dict) -> None:

@@ -96,9 +96,7 @@ class ClamsAppAdmin(admin.ModelAdmin):
 
     @admin.display(description="health", ordering="health")
     def health_badge(self, app):
-        return format_html(
-            '<strong style="color:{}">{}</strong>', HEALTH_COLOURS[app.health], app.get_health_display()
-        )
+        return format_html('<strong style="color:{}">{}</strong>', HEALTH_COLOURS[app.health], app.get_health_display())
 
     @admin.display(description="identifier")
     def identifier(self, app):
@@ -112,12 +110,17 @@ class ClamsAppAdmin(admin.ModelAdmin):
     def input_types(self, app):
         if not app.app_metadata:
             return "—"
-        return format_html_join(
-            "",
-            "<div>{}</div>",
-            ((" or ".join(alt.short_name + ("" if alt.required else " (optional)") for alt in entry),)
-             for entry in app.app_metadata.inputs),
-        ) or "none"
+        return (
+            format_html_join(
+                "",
+                "<div>{}</div>",
+                (
+                    (" or ".join(alt.short_name + ("" if alt.required else " (optional)") for alt in entry),)
+                    for entry in app.app_metadata.inputs
+                ),
+            )
+            or "none"
+        )
 
     @admin.display(description="output types")
     def output_types(self, app):

@@ -22,9 +22,7 @@ class ClamsApp(models.Model):
         help_text="The app's base URL, for example http://whisper.example.org:5000/",
     )
     description = models.TextField(blank=True)
-    metadata = models.JSONField(
-        default=dict, blank=True, editable=False, help_text="What the app answers to GET /."
-    )
+    metadata = models.JSONField(default=dict, blank=True, editable=False, help_text="What the app answers to GET /.")
     metadata_fetched_at = models.DateTimeField(null=True, blank=True, editable=False)
     health = models.CharField(max_length=20, choices=Health, default=Health.UNKNOWN, editable=False)
     health_checked_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -23,13 +23,9 @@ class Run(models.Model):
 
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="runs")
     media_file = models.ForeignKey(MediaFile, on_delete=models.PROTECT, related_name="runs")
-    status = models.CharField(
-        max_length=10, choices=[(s.value, s.label) for s in RUN_STATUSES], default=Status.QUEUED
-    )
+    status = models.CharField(max_length=10, choices=[(s.value, s.label) for s in RUN_STATUSES], default=Status.QUEUED)
     attempt = models.PositiveSmallIntegerField(default=1)
-    retry_of = models.OneToOneField(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retried_by"
-    )
+    retry_of = models.OneToOneField("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retried_by")
     # The pipeline's steps and parameters when the run started: editing a pipeline never changes history.
     pipeline_snapshot = models.JSONField(default=list, blank=True)
     source_mmif = models.FileField(max_length=500, blank=True)

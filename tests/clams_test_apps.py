@@ -36,14 +36,17 @@ class Segmenter(ClamsApp):
         return metadata
 
     def _annotate(self, mmif, **parameters):
-        document = (mmif.get_documents_by_type(DocumentTypes.AudioDocument)
-                    or mmif.get_documents_by_type(DocumentTypes.VideoDocument))[0]
+        document = (
+            mmif.get_documents_by_type(DocumentTypes.AudioDocument)
+            or mmif.get_documents_by_type(DocumentTypes.VideoDocument)
+        )[0]
         view = mmif.new_view()
         self.sign_view(view, parameters)
         view.new_contain(AnnotationTypes.TimeFrame, document=document.id)
         for i in range(int(parameters.get("segments", 2))):
-            view.new_annotation(AnnotationTypes.TimeFrame, start=i * 1000, end=(i + 1) * 1000,
-                                label=parameters.get("label"))
+            view.new_annotation(
+                AnnotationTypes.TimeFrame, start=i * 1000, end=(i + 1) * 1000, label=parameters.get("label")
+            )
         return mmif
 
 
@@ -61,8 +64,9 @@ class Transcriber(ClamsApp):
         )
         metadata.add_input(AnnotationTypes.TimeFrame)
         metadata.add_output(DocumentTypes.TextDocument)
-        metadata.add_parameter(name="language", type="string", default="en", choices=["en", "fr"],
-                               description="Language.")
+        metadata.add_parameter(
+            name="language", type="string", default="en", choices=["en", "fr"], description="Language."
+        )
         return metadata
 
     def _annotate(self, mmif, **parameters):
@@ -79,8 +83,12 @@ class OcrOnImages(ClamsApp):
 
     def _appmetadata(self):
         metadata = AppMetadata(
-            name="Test OCR", description="Reads text in images.", app_license="MIT",
-            identifier="http://apps.chowda.test/ocr", url="http://apps.chowda.test/ocr", app_version="v1",
+            name="Test OCR",
+            description="Reads text in images.",
+            app_license="MIT",
+            identifier="http://apps.chowda.test/ocr",
+            url="http://apps.chowda.test/ocr",
+            app_version="v1",
         )
         metadata.add_input(DocumentTypes.ImageDocument)
         metadata.add_output(DocumentTypes.TextDocument)

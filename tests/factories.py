@@ -13,15 +13,23 @@ SEGMENTER_METADATA = {
     "mmif_version": "1.2.0",
     "identifier": "http://apps.chowda.test/segmenter/v1",
     "url": "http://apps.chowda.test/segmenter",
-    "input": [[
-        {"@type": "http://clams.ai/vocabulary/type/AudioDocument/v2", "required": True},
-        {"@type": "http://clams.ai/vocabulary/type/VideoDocument/v2", "required": True},
-    ]],
+    "input": [
+        [
+            {"@type": "http://clams.ai/vocabulary/type/AudioDocument/v2", "required": True},
+            {"@type": "http://clams.ai/vocabulary/type/VideoDocument/v2", "required": True},
+        ]
+    ],
     "output": [{"@type": "http://clams.ai/vocabulary/type/TimeFrame/v6"}],
     "parameters": [
         {"name": "threshold", "type": "number", "default": 0.5, "multivalued": False, "description": ""},
-        {"name": "mode", "type": "string", "default": "fast", "choices": ["fast", "accurate"],
-         "multivalued": False, "description": ""},
+        {
+            "name": "mode",
+            "type": "string",
+            "default": "fast",
+            "choices": ["fast", "accurate"],
+            "multivalued": False,
+            "description": "",
+        },
     ],
 }
 

@@ -4,6 +4,6 @@ import os
 
 os.environ.setdefault("CHOWDA_SECRET_KEY", "tests-only-secret-key-not-used-anywhere-else")  # pragma: allowlist secret
 
-from chowda_site.settings import *  # noqa: E402,F403
+from chowda_site.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

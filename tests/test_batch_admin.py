@@ -1,6 +1,6 @@
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from batches.models import Batch
@@ -136,8 +136,13 @@ def test_batch_from_selected_media_files(curator_client):
     files = MediaFileFactory.create_batch(3)
 
     run_action(
-        curator_client, reverse("admin:batches_mediafile_changelist"), "create_batch", files[:2],
-        apply="Create", name="Two", pipeline=pipeline.pk,
+        curator_client,
+        reverse("admin:batches_mediafile_changelist"),
+        "create_batch",
+        files[:2],
+        apply="Create",
+        name="Two",
+        pipeline=pipeline.pk,
     )
 
     batch = Batch.objects.get(name="Two")

@@ -66,7 +66,7 @@ def test_register_app_command_prints_what_it_registered(clams_apps_served, capsy
 
 
 def test_register_app_command_refuses_an_unreachable_url_and_saves_nothing(unreachable_url):
-    with pytest.raises(CommandError, match="cannot be reached.*Nothing was registered"):
+    with pytest.raises(CommandError, match=r"cannot be reached.*Nothing was registered"):
         call_command("register_app", unreachable_url)
 
     assert not ClamsApp.objects.exists()
@@ -75,7 +75,7 @@ def test_register_app_command_refuses_an_unreachable_url_and_saves_nothing(unrea
 def test_register_app_command_refuses_a_duplicate_url(clams_apps_served):
     call_command("register_app", clams_apps_served["segmenter"])
 
-    with pytest.raises(CommandError, match="endpoint: .*already exists"):
+    with pytest.raises(CommandError, match=r"endpoint: .*already exists"):
         call_command("register_app", clams_apps_served["segmenter"], "--name", "other")
 
 

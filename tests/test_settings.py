@@ -25,7 +25,7 @@ def test_it_refuses_the_development_secret_key_when_debug_is_off():
 
 
 def test_it_starts_with_a_secret_key_from_the_environment():
-    assert start(CHOWDA_SECRET_KEY="a-real-secret-from-the-environment").returncode == 0
+    assert start(CHOWDA_SECRET_KEY="a-real-secret-from-the-environment").returncode == 0  # pragma: allowlist secret
 
 
 def test_debug_allows_the_development_key():

@@ -16,7 +16,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="The file to read, or - for standard input.")
         parser.add_argument(
-            "--csv", action="store_true",
+            "--csv",
+            action="store_true",
             help="Read the input as CSV (default: if the file name ends with .csv "
             "or the first line names a guid column).",
         )
@@ -32,7 +33,7 @@ class Command(BaseCommand):
             try:
                 text = Path(file).read_text(encoding="utf-8-sig")
             except (OSError, UnicodeDecodeError) as error:
-                raise CommandError(f"Cannot read {file}: {error}.")
+                raise CommandError(f"Cannot read {file}: {error}.") from None
         rows = parse_csv(text) if csv or looks_like_csv(text, file) else parse_guid_text(text)
 
         existing_batch = None
