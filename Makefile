@@ -25,8 +25,17 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 
+MERMAID := docs/javascripts/mermaid.min.js
+MERMAID_VERSION := 11
+
+$(MERMAID):
+	mkdir -p $(dir $@) var/npm
+	cd var/npm && npm pack --silent mermaid@$(MERMAID_VERSION) > package-name
+	tar -xzf var/npm/$$(cat var/npm/package-name) -C var/npm package/dist/mermaid.min.js
+	mv var/npm/package/dist/mermaid.min.js $@
+
 ## Build the documentation site into site/, failing on any warning.
-docs: $(STAMP)
+docs: $(STAMP) $(MERMAID)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 ## Django's system checks and the migration check.
