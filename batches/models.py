@@ -153,6 +153,7 @@ class Batch(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "batches"
+        permissions = [("run_batch", "Can start, cancel and retry batches")]
 
     def __str__(self) -> str:
         return self.name

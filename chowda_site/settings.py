@@ -110,6 +110,40 @@ MEDIA_LOCATION_TEMPLATE = env.str("CHOWDA_MEDIA_LOCATION_TEMPLATE", default="")
 # Seconds to wait for a CLAMS app's metadata (GET /); app calls use the app's own timeout.
 CLAMS_METADATA_TIMEOUT = env.float("CHOWDA_CLAMS_METADATA_TIMEOUT", default=10.0)
 
+# Redis carries the Celery queue (and, later, the Channels layer). Unset, the launcher
+# and the tests start an embedded Redis and set it for their children.
+REDIS_URL = env.str("CHOWDA_REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Prefix of Chowda's own Redis keys (app concurrency slots), so several Chowdas can share one Redis.
+REDIS_KEY_PREFIX = env.str("CHOWDA_REDIS_KEY_PREFIX", default="chowda")
+
+# The longest any app may take to answer one MMIF; an app's timeout cannot exceed it.
+MAX_APP_TIMEOUT = env.int("CHOWDA_MAX_APP_TIMEOUT", default=6 * 3600)
+# How often a step is tried when the app is unreachable, times out or answers 429/502/503/504.
+STEP_MAX_ATTEMPTS = env.int("CHOWDA_STEP_MAX_ATTEMPTS", default=5)
+# Exponential backoff between those attempts: base * 2**(attempt-1), with jitter, capped.
+STEP_RETRY_BACKOFF = env.float("CHOWDA_STEP_RETRY_BACKOFF", default=5.0)
+STEP_RETRY_BACKOFF_MAX = env.float("CHOWDA_STEP_RETRY_BACKOFF_MAX", default=600.0)
+# Seconds to wait for an app to accept a connection (its own timeout covers the answer).
+APP_CONNECT_TIMEOUT = env.float("CHOWDA_APP_CONNECT_TIMEOUT", default=10.0)
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# An unacknowledged task is delivered again after this long: keep it above the longest step,
+# or a long step would run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": MAX_APP_TIMEOUT + 3600}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
+CELERY_WORKER_CONCURRENCY = env.int("CHOWDA_WORKER_CONCURRENCY", default=16)
+
+LOGIN_URL = "admin:login"
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

@@ -21,7 +21,7 @@ def fetch_metadata(endpoint: str, timeout: float | None = None) -> dict:
     except requests.Timeout:
         raise AppError(f"The app at {endpoint} did not answer within {timeout:g} seconds.") from None
     except requests.ConnectionError as exc:
-        raise AppError(f"The app at {endpoint} cannot be reached: {_reason(exc)}.") from None
+        raise AppError(f"The app at {endpoint} cannot be reached: {connection_reason(exc)}.") from None
     except requests.RequestException as exc:
         raise AppError(f"The app at {endpoint} cannot be asked for its metadata: {exc}.") from None
     if response.status_code != 200:
@@ -40,7 +40,7 @@ def fetch_metadata(endpoint: str, timeout: float | None = None) -> dict:
     return data
 
 
-def _reason(exc: requests.ConnectionError) -> str:
+def connection_reason(exc: requests.ConnectionError) -> str:
     """The innermost cause of a connection error, which is what a person can act on."""
     cause: BaseException = exc
     while cause.__cause__ or cause.__context__:
@@ -50,4 +50,6 @@ def _reason(exc: requests.ConnectionError) -> str:
         return "connection refused (is the app running, and on this port?)"
     if "Name or service not known" in text or "nodename nor servname" in text:
         return "the host name does not resolve"
+    if "Connection reset" in text or "Connection aborted" in text or "RemoteDisconnected" in text:
+        return "the connection was reset (did the app crash or restart?)"
     return text or exc.__class__.__name__

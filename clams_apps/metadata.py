@@ -8,11 +8,20 @@ PARAMETER_TYPES = ("integer", "number", "string", "boolean", "map")
 # clams-python appends these to every app's parameter list; older apps may not list them.
 UNIVERSAL_PARAMETERS = ("pretty", "runningTime", "hwFetch", "tfSamplingMode")
 
-REQUIRED_KEYS = ("name", "identifier", "input", "output", "parameters")
+# clams-python always writes these; it leaves out an empty input, output or parameter list.
+REQUIRED_KEYS = ("name", "identifier", "mmif_version")
 
 
 class NotClamsMetadata(ValueError):
     """The JSON is not CLAMS app metadata; the message says what is missing."""
+
+
+def short_type_name(at_type: str) -> str:
+    """``TimeFrame`` for ``http://clams.ai/vocabulary/type/TimeFrame/v6``: versions are ignored when matching."""
+    parts = [p for p in at_type.rstrip("/").split("/") if p]
+    if len(parts) >= 2 and parts[-1][:1] == "v" and parts[-1][1:].isdigit():
+        return parts[-2]
+    return parts[-1] if parts else at_type
 
 
 @dataclass(frozen=True)
@@ -39,11 +48,7 @@ class IOType:
 
     @property
     def short_name(self) -> str:
-        """``TimeFrame`` for ``http://clams.ai/vocabulary/type/TimeFrame/v6``: versions are ignored when matching."""
-        parts = [p for p in self.at_type.rstrip("/").split("/") if p]
-        if len(parts) >= 2 and parts[-1][:1] == "v" and parts[-1][1:].isdigit():
-            return parts[-2]
-        return parts[-1] if parts else self.at_type
+        return short_type_name(self.at_type)
 
 
 @dataclass(frozen=True)
@@ -65,17 +70,17 @@ class AppMetadata:
         missing = [key for key in REQUIRED_KEYS if key not in data]
         if missing:
             raise NotClamsMetadata(f"the JSON has no {', '.join(repr(k) for k in missing)}")
-        if not isinstance(data["input"], list) or not isinstance(data["output"], list):
-            raise NotClamsMetadata("'input' and 'output' must be lists")
-        if not isinstance(data["parameters"], list):
-            raise NotClamsMetadata("'parameters' must be a list")
+        lists = {key: data.get(key, []) for key in ("input", "output", "parameters")}
+        for key, value in lists.items():
+            if not isinstance(value, list):
+                raise NotClamsMetadata(f"{key!r} must be a list")
         try:
             inputs = tuple(
                 tuple(_io(alt) for alt in entry) if isinstance(entry, list) else (_io(entry),)
-                for entry in data["input"]
+                for entry in lists["input"]
             )
-            outputs = tuple(_io(entry) for entry in data["output"])
-            parameters = tuple(_parameter(p) for p in data["parameters"])
+            outputs = tuple(_io(entry) for entry in lists["output"])
+            parameters = tuple(_parameter(p) for p in lists["parameters"])
         except (TypeError, KeyError) as exc:
             raise NotClamsMetadata(f"malformed input, output or parameter entry ({exc})") from exc
         return cls(

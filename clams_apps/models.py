@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, URLValidator
 from django.db import models
 from django.utils.functional import cached_property
@@ -9,6 +11,14 @@ class Health(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
     OK = "ok", "OK"
     UNREACHABLE = "unreachable", "Unreachable"
+
+
+def validate_timeout(value: int) -> None:
+    if value > settings.MAX_APP_TIMEOUT:
+        raise ValidationError(
+            f"The timeout cannot exceed {settings.MAX_APP_TIMEOUT} seconds (CHOWDA_MAX_APP_TIMEOUT): "
+            "Celery would deliver a longer step twice. Raise CHOWDA_MAX_APP_TIMEOUT on every worker first."
+        )
 
 
 class ClamsApp(models.Model):
@@ -33,7 +43,7 @@ class ClamsApp(models.Model):
     )
     timeout = models.PositiveIntegerField(
         default=3600,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), validate_timeout],
         help_text="Seconds to wait for the app to answer one MMIF.",
     )
     enabled = models.BooleanField(default=True)

@@ -26,6 +26,8 @@ class Run(models.Model):
     status = models.CharField(max_length=10, choices=[(s.value, s.label) for s in RUN_STATUSES], default=Status.QUEUED)
     attempt = models.PositiveSmallIntegerField(default=1)
     retry_of = models.OneToOneField("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retried_by")
+    # True once a later run of the same file in the same batch replaces this one; counts ignore it.
+    superseded = models.BooleanField(default=False)
     # The pipeline's steps and parameters when the run started: editing a pipeline never changes history.
     pipeline_snapshot = models.JSONField(default=list, blank=True)
     source_mmif = models.FileField(max_length=500, blank=True)
@@ -37,7 +39,7 @@ class Run(models.Model):
 
     class Meta:
         ordering = ["batch", "media_file__guid", "attempt"]
-        indexes = [models.Index(fields=["batch", "status"])]
+        indexes = [models.Index(fields=["batch", "superseded", "status"])]
 
     def __str__(self) -> str:
         return f"{self.media_file} in {self.batch} (attempt {self.attempt})"

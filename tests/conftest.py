@@ -1,4 +1,6 @@
+import os
 import socket
+import uuid
 
 import pytest
 from django.contrib.auth.models import Group
@@ -68,3 +70,66 @@ def viewer_client(client, viewer):
 def superuser_client(client, superuser):
     client.force_login(superuser)
     return client
+
+
+# The runner's world: one Redis, one Celery worker and one set of CLAMS apps per session.
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """CHOWDA_REDIS_URL if set, else an embedded Redis on a free loopback port, stopped at the end."""
+    from django.conf import settings
+
+    from chowda_site.celery import app as celery_app
+    from chowda_site.redis_server import free_port, start_redis
+
+    process = None
+    url = os.environ.get("CHOWDA_REDIS_URL")
+    if not url:
+        port = free_port()
+        process = start_redis(port, tmp_path_factory.mktemp("redis"), durable=False)
+        url = f"redis://127.0.0.1:{port}/0"
+    # A queue and key prefix of our own, so a shared Redis's leftovers never reach this session.
+    session = uuid.uuid4().hex[:8]
+    settings.REDIS_URL = url
+    settings.REDIS_KEY_PREFIX = f"chowda-test-{session}"
+    celery_app.conf.update(broker_url=url, result_backend=url, task_default_queue=f"chowda-test-{session}")
+    yield url
+    if process is not None:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(redis_url):
+    """A real Celery worker with a pool of 8 threads, in this process, for the whole session."""
+    from celery.contrib.testing.worker import start_worker
+
+    from chowda_site.celery import app as celery_app
+
+    with start_worker(
+        celery_app, pool="threads", concurrency=8, perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="session")
+def runner_apps():
+    """Real CLAMS apps and impostors on loopback: name -> (url, behaviour)."""
+    from tests import runner_apps as apps
+
+    specs = {
+        "first": apps.tagger_wsgi("First"),
+        "second": apps.tagger_wsgi("Second", inputs=()),
+        "third": apps.tagger_wsgi("Third", inputs=()),
+        "not_json": apps.static_answer(b"<html>Hello</html>", "text/html"),
+        "not_mmif": apps.static_answer(b'{"documents": "none"}'),
+        "lazy": apps.echo_unchanged,
+    }
+    served, behaviours = {}, {}
+    for name, wsgi_app in specs.items():
+        behaviours[name] = apps.Behaviour()
+        served[name] = clams_test_apps.serve(apps.with_behaviour(wsgi_app, behaviours[name]))
+    yield {name: (served[name].url, behaviours[name]) for name in specs}
+    for app in served.values():
+        app.stop()

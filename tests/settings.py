@@ -6,4 +6,8 @@ os.environ.setdefault("CHOWDA_SECRET_KEY", "tests-only-secret-key-not-used-anywh
 
 from chowda_site.settings import *  # noqa: F403
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not shared-cache memory: Celery worker threads write to it while tests read.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

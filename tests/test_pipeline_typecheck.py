@@ -110,6 +110,7 @@ def test_it_ignores_vocabulary_versions_and_optional_inputs(segmenter):
         metadata={
             "name": "Optional",
             "identifier": "http://apps.chowda.test/optional",
+            "mmif_version": "1.2.0",
             "input": [
                 {"@type": "http://clams.ai/vocabulary/type/TimeFrame/v1"},
                 {"@type": "http://clams.ai/vocabulary/type/Alignment/v1", "required": False},

@@ -1,0 +1,164 @@
+"""One POST of a MMIF to a CLAMS app, and what its answer means.
+
+Every outcome is one of three kinds (DESIGN.md, "Running a batch"): the call
+succeeded, failed in a way worth trying again (transient), or failed for good.
+Messages name the app and its URL, so a curator can act on them.
+"""
+
+import json
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import IO, Literal
+
+import requests
+from django.conf import settings
+from mmif import Mmif
+
+from clams_apps.client import connection_reason
+from clams_apps.metadata import short_type_name
+
+TRANSIENT_STATUSES = {429, 502, 503, 504}
+# Answers larger than this are spooled to disk rather than kept in memory.
+SPOOL_IN_MEMORY = 5 * 1024 * 1024
+CHUNK = 1024 * 1024
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One HTTP session (and connection pool) per worker thread: sessions are not thread-safe."""
+    if not hasattr(_local, "session"):
+        _local.session = requests.Session()
+    return _local.session
+
+
+@dataclass
+class Answer:
+    kind: Literal["succeeded", "transient", "failed"]
+    message: str = ""
+    http_status: int | None = None
+    duration: float | None = None
+    stack_trace: str = ""
+    # The answer's MMIF: the output when it succeeded, the error MMIF when the app failed.
+    body: IO[bytes] | None = None
+    summary: dict = field(default_factory=dict)
+
+
+def post_mmif(
+    *,
+    app_name: str,
+    endpoint: str,
+    timeout: float,
+    mmif: IO[bytes],
+    query: list[tuple[str, str]],
+    known_view_ids: set[str],
+) -> Answer:
+    """POST the MMIF to the app and classify its answer. Never raises for anything the app does."""
+    who = f"App '{app_name}' at {endpoint}"
+    started = time.monotonic()
+    try:
+        response = _session().post(
+            endpoint,
+            params=query,
+            data=mmif,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            timeout=(settings.APP_CONNECT_TIMEOUT, timeout),
+            stream=True,
+        )
+        with response:
+            body = _spool(response)
+    except requests.ConnectTimeout:
+        return Answer(
+            "transient", f"{who} did not accept a connection within {settings.APP_CONNECT_TIMEOUT:g} seconds."
+        )
+    except requests.ReadTimeout:
+        return Answer("transient", f"{who} did not answer within {timeout:g} seconds (its timeout).")
+    except requests.ConnectionError as exc:
+        return Answer("transient", f"{who} cannot be reached: {connection_reason(exc)}.")
+    except requests.RequestException as exc:
+        return Answer("failed", f"{who} could not be called: {exc}.")
+    duration = time.monotonic() - started
+    status = response.status_code
+
+    if status in TRANSIENT_STATUSES:
+        return Answer(
+            "transient",
+            f"{who} answered HTTP {status} ({response.reason}); it is busy or restarting.",
+            http_status=status,
+            duration=duration,
+        )
+    answer = _read_mmif(who, status, body, known_view_ids)
+    answer.http_status, answer.duration = status, duration
+    return answer
+
+
+def _spool(response: requests.Response) -> IO[bytes]:
+    body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (the caller closes it)
+    for chunk in response.iter_content(CHUNK):
+        body.write(chunk)
+    body.seek(0)
+    return body
+
+
+def _read_mmif(who: str, status: int, body: IO[bytes], known_view_ids: set[str]) -> Answer:
+    raw = body.read()
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return _not_json(who, status, raw)
+    finally:
+        del raw
+    try:
+        Mmif(data)
+    except Exception as exc:  # mmif-python raises jsonschema and its own errors alike
+        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        if status != 200:
+            return Answer("failed", f"{who} answered HTTP {status} with JSON that is not MMIF ({reason}).")
+        return Answer("failed", f"{who} answered JSON that is not valid MMIF: {reason}.")
+
+    views = data.get("views", [])
+    new_views = [v for v in views if v.get("id") not in known_view_ids]
+    error_view = next((v for v in reversed(views) if (v.get("metadata") or {}).get("error")), None)
+    if error_view is not None and (error_view in new_views or status != 200):
+        error = error_view["metadata"]["error"]
+        body.seek(0)
+        return Answer(
+            "failed",
+            f"{who} failed: {error.get('message') or 'no message'}",
+            stack_trace=str(error.get("stackTrace", "")),
+            body=body,
+        )
+    if status != 200:
+        return Answer("failed", f"{who} answered HTTP {status} with MMIF but no error view saying why.")
+    if not new_views:
+        return Answer("failed", f"{who} answered MMIF without adding a view: it did no work on this file.")
+    body.seek(0)
+    return Answer("succeeded", body=body, summary=summarise(views, new_views))
+
+
+def _not_json(who: str, status: int, raw: bytes) -> Answer:
+    text = raw[:300].decode("utf-8", errors="replace").strip()
+    if status == 200:
+        return Answer("failed", f"{who} answered something that is not JSON: {text!r}.")
+    if text.startswith("Invalid input data"):
+        return Answer("failed", f"{who} refused the input MMIF (HTTP {status}): {text}")
+    return Answer("failed", f"{who} answered HTTP {status}: {text or 'an empty body'}.")
+
+
+def summarise(views: list[dict], new_views: list[dict]) -> dict:
+    """What the app added: per new view its app, annotation counts by type and warnings; and every view id."""
+    return {
+        "views": [
+            {
+                "id": view.get("id"),
+                "app": (view.get("metadata") or {}).get("app", ""),
+                "annotations": dict(Counter(short_type_name(a.get("@type", "")) for a in view.get("annotations", []))),
+                "warnings": [str(w) for w in (view.get("metadata") or {}).get("warnings", [])],
+            }
+            for view in new_views
+        ],
+        "view_ids": [view.get("id") for view in views],
+    }

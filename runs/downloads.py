@@ -1,0 +1,54 @@
+"""MMIF downloads: one file as ``<guid>.mmif``, or many as a zip streamed while it is written."""
+
+import io
+import zipfile
+from collections.abc import Iterable, Iterator
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse, StreamingHttpResponse
+
+CHUNK = 1024 * 1024
+
+
+def mmif_response(name: str, filename: str) -> FileResponse:
+    return FileResponse(
+        default_storage.open(name, "rb"), as_attachment=True, filename=filename, content_type="application/json"
+    )
+
+
+class _Sink(io.RawIOBase):
+    """A write-only stream whose bytes are collected and handed out as they come."""
+
+    def __init__(self):
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        out = b"".join(self.chunks)
+        self.chunks.clear()
+        return out
+
+
+def zip_chunks(members: Iterable[tuple[str, str]]) -> Iterator[bytes]:
+    """The bytes of a zip of (name in the zip, stored MMIF name) pairs, a chunk at a time: never all in memory."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for arcname, name in members:
+            with archive.open(arcname, "w", force_zip64=True) as target, default_storage.open(name, "rb") as source:
+                while chunk := source.read(CHUNK):
+                    target.write(chunk)
+                    yield sink.take()
+            yield sink.take()
+    yield sink.take()
+
+
+def zip_response(members: Iterable[tuple[str, str]], filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(zip_chunks(members), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,19 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from batches.models import Batch
+
+
+class BatchCommand(BaseCommand):
+    """A command that acts on one batch, named by id or by name."""
+
+    def add_arguments(self, parser):
+        parser.add_argument("batch", help="The batch's id or its exact name.")
+
+    def get_batch(self, ref: str) -> Batch:
+        batches = Batch.objects.filter(pk=int(ref)) if ref.isdigit() else Batch.objects.filter(name=ref)
+        found = list(batches[:2])
+        if not found:
+            raise CommandError(f"There is no batch {ref!r}: give a batch id or its exact name.")
+        if len(found) > 1:
+            raise CommandError(f"Several batches are named {ref!r}: give the id of the one you mean.")
+        return found[0]

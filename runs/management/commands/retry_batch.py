@@ -1,0 +1,10 @@
+from runs.management.commands._batch_command import BatchCommand
+from runs.services import batch_retry_failed
+
+
+class Command(BatchCommand):
+    help = "Retry the failed and cancelled runs of a batch, resuming each at the step that did not succeed."
+
+    def handle(self, *args, batch, **options):
+        batch = self.get_batch(batch)
+        self.stdout.write(f"Batch '{batch.name}': retried {batch_retry_failed(batch)} run(s).")

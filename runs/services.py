@@ -1,0 +1,350 @@
+"""Starting, cancelling and retrying runs, and every status change a run or a step goes through.
+
+The admin, the management commands and the API call these; the step task calls the
+``step_*`` functions. Status changes are conditional UPDATEs (``WHERE status IN ...``)
+so a cancel and a finishing step can race without one undoing the other.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from batches.models import Batch
+from clams_apps.parameters import InvalidParameters, query_params
+from pipelines.models import Pipeline
+from runs.models import ACTIVE_STATUSES, Run, Status, StepRun
+
+
+class RunnerError(Exception):
+    """A batch or run cannot be started, cancelled or retried; the message says why and what to do."""
+
+
+@dataclass
+class StartResult:
+    started: int = 0
+    already: int = 0
+    without_input: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Launch:
+    """Where a run's chain begins: the ids of the steps still to run and the MMIF the first one reads."""
+
+    run_id: int
+    step_ids: list[int]
+    input_name: str | None
+
+
+def pipeline_snapshot(pipeline: Pipeline) -> list[dict]:
+    """The pipeline's steps and parameters as a run will keep them.
+
+    Raises RunnerError if a step cannot run: no steps, an app disabled or without
+    metadata, or parameters the app does not accept.
+    """
+    steps = list(pipeline.steps.select_related("app").order_by("position"))
+    if not steps:
+        raise RunnerError(f"Pipeline '{pipeline.name}' has no steps: add at least one app to it first.")
+    problems = []
+    for step in steps:
+        app, label = step.app, f"Step {step.position} ({step.app.name})"
+        if not app.enabled:
+            problems.append(f"{label}: the app is disabled; enable it or remove the step.")
+        elif app.app_metadata is None:
+            problems.append(f"{label}: Chowda has no metadata for the app; use “Refresh metadata” on it.")
+        else:
+            try:
+                query_params(app.app_metadata, step.parameters)
+            except InvalidParameters as exc:
+                problems.append(f"{label}: {exc}")
+    if problems:
+        raise RunnerError(" ".join(problems))
+    return [
+        {
+            "position": step.position,
+            "app_id": step.app_id,
+            "app_name": step.app.name,
+            "endpoint": step.app.endpoint,
+            "app_identifier": step.app.app_metadata.identifier,
+            "parameters": step.parameters,
+        }
+        for step in steps
+    ]
+
+
+def _latest_runs(batch_id: int):
+    return Run.objects.filter(batch_id=batch_id, superseded=False)
+
+
+def files_to_start(batch: Batch):
+    """The batch's media files that have no queued, running or succeeded run in it."""
+    busy_or_done = _latest_runs(batch.pk).filter(
+        media_file=OuterRef("pk"), status__in=[Status.QUEUED, Status.RUNNING, Status.SUCCEEDED]
+    )
+    return batch.media_files.filter(~Exists(busy_or_done))
+
+
+def runs_to_retry(batch: Batch):
+    return _latest_runs(batch.pk).filter(status__in=[Status.FAILED, Status.CANCELLED])
+
+
+def runs_to_cancel(batch: Batch):
+    return _latest_runs(batch.pk).filter(status__in=ACTIVE_STATUSES)
+
+
+def batch_start(batch: Batch) -> StartResult:
+    """Start a run for every file of the batch that has no queued, running or succeeded run in it.
+
+    Files whose last run failed or was cancelled start again from the first step.
+    With an input batch, each file starts from that batch's latest successful output;
+    files without one are listed in ``without_input`` and not started.
+    Raises RunnerError, creating nothing, when the batch cannot run.
+    """
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update(of=("self",)).select_related("pipeline").get(pk=batch.pk)
+        if batch.pipeline is None:
+            raise RunnerError(f"Batch '{batch.name}' has no pipeline: choose one on the batch's page, then start it.")
+        snapshot = pipeline_snapshot(batch.pipeline)
+        files = list(files_to_start(batch).order_by("guid"))
+        result = StartResult(already=batch.media_files.count() - len(files))
+
+        sources: dict[int, str] = {}
+        if batch.input_batch_id:
+            inputs = (
+                _latest_runs(batch.input_batch_id)
+                .filter(status=Status.SUCCEEDED, media_file__in=files)
+                .exclude(final_mmif="")
+                .order_by("finished_at")
+                .values_list("media_file_id", "final_mmif")
+            )
+            sources = dict(inputs)
+            result.without_input = [f.guid for f in files if f.pk not in sources]
+            files = [f for f in files if f.pk in sources]
+
+        previous = {run.media_file_id: run for run in _latest_runs(batch.pk).filter(media_file__in=files)}
+        Run.objects.filter(pk__in=[run.pk for run in previous.values()]).update(superseded=True)
+        runs = Run.objects.bulk_create(
+            Run(
+                batch=batch,
+                media_file=media,
+                pipeline_snapshot=snapshot,
+                source_mmif=sources.get(media.pk, ""),
+                attempt=previous[media.pk].attempt + 1 if media.pk in previous else 1,
+                retry_of=previous.get(media.pk),
+            )
+            for media in files
+        )
+        steps = StepRun.objects.bulk_create(
+            StepRun(
+                run=run,
+                position=s["position"],
+                app_id=s["app_id"],
+                app_name=s["app_name"],
+                parameters=s["parameters"],
+            )
+            for run in runs
+            for s in snapshot
+        )
+        step_ids: dict[int, list[int]] = {}
+        for step in steps:
+            step_ids.setdefault(step.run_id, []).append(step.pk)
+        launches = [Launch(run.pk, step_ids[run.pk], None) for run in runs]
+        transaction.on_commit(lambda: enqueue(launches))
+        result.started = len(runs)
+    return result
+
+
+def enqueue(launches: list[Launch]) -> None:
+    """Send one Celery chain per run, one task per step, over a single broker connection."""
+    from celery import chain
+
+    from chowda_site.celery import app
+    from runs.tasks import run_step
+
+    with app.producer_or_acquire() as producer:
+        for launch in launches:
+            first, *rest = launch.step_ids
+            chain(run_step.s(launch.input_name, first), *(run_step.s(step_id) for step_id in rest)).apply_async(
+                producer=producer
+            )
+
+
+def runs_cancel(runs, *, reason: str = "Cancelled.") -> int:
+    """Cancel the queued and running runs among ``runs``; returns how many were cancelled.
+
+    Their queued steps become skipped and never start; a step already talking to its
+    app may finish, but its result does not advance the run.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(runs.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
+        cancelled = Run.objects.filter(pk__in=ids, status__in=ACTIVE_STATUSES).update(
+            status=Status.CANCELLED, finished_at=now, error=reason
+        )
+        StepRun.objects.filter(run_id__in=ids, status=Status.QUEUED).update(status=Status.SKIPPED)
+    return cancelled
+
+
+def batch_cancel(batch: Batch) -> int:
+    """Cancel every queued or running run of the batch; returns how many."""
+    return runs_cancel(runs_to_cancel(batch), reason=f"Batch '{batch.name}' was cancelled.")
+
+
+def run_cancel(run: Run) -> int:
+    """Cancel one run if it is queued or running; returns 1 if it was, else 0."""
+    return runs_cancel(Run.objects.filter(pk=run.pk), reason="The run was cancelled.")
+
+
+def batch_retry_failed(batch: Batch) -> int:
+    """Give every failed or cancelled run of the batch a new attempt that resumes where it stopped.
+
+    Steps that succeeded are copied with their stored output (their apps are not
+    called again); the chain starts at the first step that did not succeed.
+    Returns how many runs were retried.
+    """
+    with transaction.atomic():
+        Batch.objects.select_for_update().get(pk=batch.pk)
+        old_runs = list(runs_to_retry(batch).prefetch_related("steps"))
+        launches = [_retry(run) for run in old_runs]
+        Run.objects.filter(pk__in=[run.pk for run in old_runs]).update(superseded=True)
+        launches = [launch for launch in launches if launch is not None]
+        transaction.on_commit(lambda: enqueue(launches))
+    return len(old_runs)
+
+
+def _retry(old: Run) -> Launch | None:
+    new = Run.objects.create(
+        batch_id=old.batch_id,
+        media_file_id=old.media_file_id,
+        attempt=old.attempt + 1,
+        retry_of=old,
+        pipeline_snapshot=old.pipeline_snapshot,
+        source_mmif=old.source_mmif,
+    )
+    kept, todo, input_name = [], [], None
+    for step in old.steps.all():
+        if not todo and step.status == Status.SUCCEEDED and step.output_mmif:
+            kept.append(_copy_succeeded(step, new))
+            input_name = step.output_mmif.name
+        else:
+            todo.append(
+                StepRun(
+                    run=new,
+                    position=step.position,
+                    app_id=step.app_id,
+                    app_name=step.app_name,
+                    parameters=step.parameters,
+                )
+            )
+    StepRun.objects.bulk_create(kept)
+    todo = StepRun.objects.bulk_create(todo)
+    if not todo:  # every step had succeeded; the run was cancelled as its last step finished
+        now = timezone.now()
+        Run.objects.filter(pk=new.pk).update(
+            status=Status.SUCCEEDED, final_mmif=input_name, started_at=now, finished_at=now
+        )
+        return None
+    if kept:
+        Run.objects.filter(pk=new.pk).update(status=Status.RUNNING, started_at=timezone.now())
+    return Launch(new.pk, [step.pk for step in todo], input_name)
+
+
+def _copy_succeeded(step: StepRun, run: Run) -> StepRun:
+    copied = [
+        "position",
+        "app_id",
+        "app_name",
+        "parameters",
+        "status",
+        "attempts",
+        "started_at",
+        "finished_at",
+        "duration",
+        "http_status",
+        "input_mmif",
+        "output_mmif",
+        "summary",
+    ]
+    return StepRun(run=run, **{name: getattr(step, name) for name in copied})
+
+
+# What the step task records. Each returns whether the run may go on.
+
+
+def step_begin(step: StepRun) -> bool:
+    """Mark the step running (one more attempt) and its run running; False if the run is no longer active."""
+    now = timezone.now()
+    with transaction.atomic():
+        Run.objects.filter(pk=step.run_id, status=Status.QUEUED).update(status=Status.RUNNING, started_at=now)
+        if not Run.objects.filter(pk=step.run_id, status=Status.RUNNING).exists():
+            StepRun.objects.filter(pk=step.pk, status=Status.QUEUED).update(status=Status.SKIPPED)
+            return False
+        step.attempts += 1
+        step.status = Status.RUNNING
+        step.started_at = step.started_at or now
+        StepRun.objects.filter(pk=step.pk).update(
+            status=Status.RUNNING, attempts=step.attempts, started_at=step.started_at
+        )
+    return True
+
+
+def step_wait(step: StepRun, message: str) -> None:
+    """The step will be tried again later: back to queued, keeping the last error for people to see."""
+    StepRun.objects.filter(pk=step.pk, status=Status.RUNNING).update(status=Status.QUEUED, error_message=message)
+
+
+def step_succeed(
+    step: StepRun, *, input_name: str, output_name: str, http_status: int, duration: float, summary: dict, is_last: bool
+) -> bool:
+    """Record the app's output; finish the run if this was its last step. False if the run was cancelled meanwhile."""
+    now = timezone.now()
+    with transaction.atomic():
+        StepRun.objects.filter(pk=step.pk).update(
+            status=Status.SUCCEEDED,
+            finished_at=now,
+            input_mmif=input_name,
+            output_mmif=output_name,
+            http_status=http_status,
+            duration=duration,
+            summary=summary,
+            error_message="",
+        )
+        if not is_last:
+            return Run.objects.filter(pk=step.run_id, status=Status.RUNNING).exists()
+        return bool(
+            Run.objects.filter(pk=step.run_id, status=Status.RUNNING).update(
+                status=Status.SUCCEEDED, finished_at=now, final_mmif=output_name
+            )
+        )
+
+
+def step_fail(
+    step: StepRun,
+    message: str,
+    *,
+    input_name: str = "",
+    http_status: int | None = None,
+    duration: float | None = None,
+    stack_trace: str = "",
+    error_name: str = "",
+) -> None:
+    """Record the failure; the later steps are skipped and the run fails (unless it was cancelled already)."""
+    now = timezone.now()
+    with transaction.atomic():
+        StepRun.objects.filter(pk=step.pk).update(
+            status=Status.FAILED,
+            finished_at=now,
+            input_mmif=input_name,
+            http_status=http_status,
+            duration=duration,
+            error_message=message,
+            stack_trace=stack_trace,
+            error_mmif=error_name,
+        )
+        StepRun.objects.filter(run_id=step.run_id, position__gt=step.position, status=Status.QUEUED).update(
+            status=Status.SKIPPED
+        )
+        Run.objects.filter(Q(pk=step.run_id), Q(status__in=ACTIVE_STATUSES)).update(
+            status=Status.FAILED, finished_at=now, error=f"Step {step.position} failed: {message}"
+        )
