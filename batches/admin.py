@@ -167,7 +167,7 @@ class ProgressFilter(admin.SimpleListFilter):
 
 @admin.register(Batch)
 class BatchAdmin(admin.ModelAdmin):
-    list_display = ["name", "pipeline", "file_count", "run_counts", "created_by", "created_at"]
+    list_display = ["name", "pipeline", "file_count", "run_counts", "live", "created_by", "created_at"]
     list_filter = ["pipeline", ProgressFilter]
     list_select_related = ["pipeline", "created_by"]
     search_fields = ["name", "media_files__guid"]
@@ -202,9 +202,14 @@ class BatchAdmin(admin.ModelAdmin):
         if not batch.pk:
             return "—"
         return format_html(
-            '<a href="{}">Download the final MMIF of every succeeded file (zip)</a>',
+            '<a href="{}">Watch it live</a> · <a href="{}">Download the final MMIF of every succeeded file (zip)</a>',
+            reverse("runs:batch_live", args=[batch.pk]),
             reverse("runs:batch_mmif_zip", args=[batch.pk]),
         )
+
+    @admin.display(description="live")
+    def live(self, batch):
+        return format_html('<a href="{}">watch</a>', reverse("runs:batch_live", args=[batch.pk]))
 
     def has_run_batch_permission(self, request):
         return request.user.has_perm("batches.run_batch")

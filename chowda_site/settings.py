@@ -27,12 +27,15 @@ ALLOWED_HOSTS = env.list("CHOWDA_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("CHOWDA_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # Daphne first, so runserver serves ASGI (websockets included).
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "channels",
     "clams_apps",
     "pipelines",
     "batches",
@@ -41,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -101,6 +105,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("CHOWDA_STATIC_ROOT", default=VAR_DIR / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+# In development WhiteNoise serves straight from the apps; elsewhere run collectstatic (the launcher does).
+WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = env.path("CHOWDA_MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "media/"
 
@@ -113,7 +124,7 @@ CLAMS_METADATA_TIMEOUT = env.float("CHOWDA_CLAMS_METADATA_TIMEOUT", default=10.0
 # Redis carries the Celery queue (and, later, the Channels layer). Unset, the launcher
 # and the tests start an embedded Redis and set it for their children.
 REDIS_URL = env.str("CHOWDA_REDIS_URL", default="redis://127.0.0.1:6379/0")
-# Prefix of Chowda's own Redis keys (app concurrency slots), so several Chowdas can share one Redis.
+# Prefix of Chowda's Redis keys, channel-layer groups and Celery queue, so several Chowdas can share one Redis.
 REDIS_KEY_PREFIX = env.str("CHOWDA_REDIS_KEY_PREFIX", default="chowda")
 
 # The longest any app may take to answer one MMIF; an app's timeout cannot exceed it.
@@ -126,7 +137,15 @@ STEP_RETRY_BACKOFF_MAX = env.float("CHOWDA_STEP_RETRY_BACKOFF_MAX", default=600.
 # Seconds to wait for an app to accept a connection (its own timeout covers the answer).
 APP_CONNECT_TIMEOUT = env.float("CHOWDA_APP_CONNECT_TIMEOUT", default=10.0)
 
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
+    },
+}
+
 CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_DEFAULT_QUEUE = REDIS_KEY_PREFIX
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -38,7 +38,7 @@ class StepRunInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["guid", "batch", "status", "attempt", "started_at", "finished_at", "final"]
+    list_display = ["guid", "batch", "status", "attempt", "started_at", "finished_at", "final", "live"]
     list_filter = ["status", "superseded", "batch", "steps__app"]
     list_select_related = ["batch", "media_file"]
     search_fields = ["media_file__guid", "batch__name"]
@@ -58,12 +58,17 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "started_at",
         "finished_at",
         "final",
+        "live",
     ]
     readonly_fields = fields
 
     @admin.display(description="GUID", ordering="media_file__guid")
     def guid(self, run):
         return run.media_file.guid
+
+    @admin.display(description="live")
+    def live(self, run):
+        return format_html('<a href="{}">watch</a>', reverse("runs:run_live", args=[run.pk]))
 
     @admin.display(description="final MMIF")
     def final(self, run):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from batches.models import Batch
 from clams_apps.parameters import InvalidParameters, query_params
 from pipelines.models import Pipeline
+from runs import events
 from runs.models import ACTIVE_STATUSES, Run, Status, StepRun
 
 
@@ -150,6 +151,7 @@ def batch_start(batch: Batch) -> StartResult:
         for step in steps:
             step_ids.setdefault(step.run_id, []).append(step.pk)
         launches = [Launch(run.pk, step_ids[run.pk], None) for run in runs]
+        events.runs_changed(run.pk for run in runs)
         transaction.on_commit(lambda: enqueue(launches))
         result.started = len(runs)
     return result
@@ -183,6 +185,7 @@ def runs_cancel(runs, *, reason: str = "Cancelled.") -> int:
             status=Status.CANCELLED, finished_at=now, error=reason
         )
         StepRun.objects.filter(run_id__in=ids, status=Status.QUEUED).update(status=Status.SKIPPED)
+        events.runs_changed(ids)
     return cancelled
 
 
@@ -208,6 +211,7 @@ def batch_retry_failed(batch: Batch) -> int:
         old_runs = list(runs_to_retry(batch).prefetch_related("steps"))
         launches = [_retry(run) for run in old_runs]
         Run.objects.filter(pk__in=[run.pk for run in old_runs]).update(superseded=True)
+        events.runs_changed(Run.objects.filter(retry_of__in=old_runs).values_list("pk", flat=True))
         launches = [launch for launch in launches if launch is not None]
         transaction.on_commit(lambda: enqueue(launches))
     return len(old_runs)
@@ -276,7 +280,9 @@ def step_begin(step: StepRun) -> bool:
     """Mark the step running (one more attempt) and its run running; False if the run is no longer active."""
     now = timezone.now()
     with transaction.atomic():
-        Run.objects.filter(pk=step.run_id, status=Status.QUEUED).update(status=Status.RUNNING, started_at=now)
+        run_started = Run.objects.filter(pk=step.run_id, status=Status.QUEUED).update(
+            status=Status.RUNNING, started_at=now
+        )
         if not Run.objects.filter(pk=step.run_id, status=Status.RUNNING).exists():
             StepRun.objects.filter(pk=step.pk, status=Status.QUEUED).update(status=Status.SKIPPED)
             return False
@@ -286,12 +292,15 @@ def step_begin(step: StepRun) -> bool:
         StepRun.objects.filter(pk=step.pk).update(
             status=Status.RUNNING, attempts=step.attempts, started_at=step.started_at
         )
+        events.step_changed(step.pk, run_too=bool(run_started))
     return True
 
 
 def step_wait(step: StepRun, message: str) -> None:
     """The step will be tried again later: back to queued, keeping the last error for people to see."""
-    StepRun.objects.filter(pk=step.pk, status=Status.RUNNING).update(status=Status.QUEUED, error_message=message)
+    with transaction.atomic():
+        StepRun.objects.filter(pk=step.pk, status=Status.RUNNING).update(status=Status.QUEUED, error_message=message)
+        events.step_changed(step.pk)
 
 
 def step_succeed(
@@ -310,6 +319,7 @@ def step_succeed(
             summary=summary,
             error_message="",
         )
+        events.step_changed(step.pk, run_too=is_last)
         if not is_last:
             return Run.objects.filter(pk=step.run_id, status=Status.RUNNING).exists()
         return bool(
@@ -348,3 +358,4 @@ def step_fail(
         Run.objects.filter(Q(pk=step.run_id), Q(status__in=ACTIVE_STATUSES)).update(
             status=Status.FAILED, finished_at=now, error=f"Step {step.position} failed: {message}"
         )
+        events.step_changed(step.pk, run_too=True)

@@ -4,10 +4,7 @@ Each app has a Redis sorted set of slot holders scored by when their hold expire
 a worker that dies mid-request frees its slot once the app's timeout has passed.
 """
 
-import functools
-
-import redis
-from django.conf import settings
+from chowda_site.redis_client import key, redis_client
 
 ACQUIRE = """
 local now = redis.call('TIME')
@@ -23,31 +20,15 @@ return 0
 """
 
 
-@functools.cache
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
-
-
-@functools.cache
-def _acquire_script(url: str):
-    return _client(url).register_script(ACQUIRE)
-
-
-def _key(app_id: int) -> str:
-    return f"{settings.REDIS_KEY_PREFIX}:app-slots:{app_id}"
-
-
 def acquire(app_id: int, holder: str, *, limit: int, hold_seconds: float) -> bool:
     """Take one of the app's ``limit`` slots for ``holder``; False if all are taken.
 
     Taking a slot one already holds succeeds (and extends the hold).
     """
-    return bool(_acquire_script(settings.REDIS_URL)(keys=[_key(app_id)], args=[holder, limit, hold_seconds]))
+    client = redis_client()
+    script = client.register_script(ACQUIRE)  # EVALSHA, loading the script once per server
+    return bool(script(keys=[key("app-slots", app_id)], args=[holder, limit, hold_seconds]))
 
 
 def release(app_id: int, holder: str) -> None:
-    _client(settings.REDIS_URL).zrem(_key(app_id), holder)
-
-
-def in_use(app_id: int) -> int:
-    return _client(settings.REDIS_URL).zcard(_key(app_id))
+    redis_client().zrem(key("app-slots", app_id), holder)

@@ -1,9 +1,13 @@
+from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404
-from django.shortcuts import get_object_or_404
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
+from django.views.decorators.http import require_POST
 
 from batches.models import Batch
+from runs import live, services
 from runs.downloads import mmif_response, zip_response
 from runs.models import Run, Status, StepRun
 
@@ -48,3 +52,79 @@ def batch_mmif_zip(request, pk: int):
     return zip_response(
         ((f"{guid}.mmif", name) for guid, name in members.iterator()), f"{slugify(batch.name) or 'batch'}-mmif.zip"
     )
+
+
+@can_view_runs
+def batch_live(request, pk: int):
+    """The live batch page: counts, progress, one row per file and one column per step, updated over a websocket."""
+    if not request.user.has_perm("batches.view_batch"):
+        raise PermissionDenied
+    batch = get_object_or_404(Batch.objects.select_related("pipeline"), pk=pk)
+    page = request.GET.get("page", "1")
+    status = request.GET.get("status") or None
+    snapshot = live.batch_snapshot(batch, page=int(page) if page.isdigit() else 1, status=status)
+    return render(
+        request,
+        "runs/batch_live.html",
+        {
+            **admin.site.each_context(request),
+            "title": f"Batch {batch.name}",
+            "batch": batch,
+            "snapshot": snapshot,
+            "filters": live.filter_choices(),
+            "may_run": request.user.has_perm("batches.run_batch"),
+            "opts": Batch._meta,
+        },
+    )
+
+
+@can_view_runs
+def run_live(request, pk: int):
+    """The live run page: the steps as a timeline, with errors, MMIF links and what each app added."""
+    run = get_object_or_404(Run.objects.select_related("batch", "media_file"), pk=pk)
+    return render(
+        request,
+        "runs/run_live.html",
+        {
+            **admin.site.each_context(request),
+            "title": f"{run.media_file.guid} in {run.batch.name}",
+            "run": run,
+            "snapshot": live.run_snapshot(run),
+            "opts": Run._meta,
+        },
+    )
+
+
+BATCH_ACTIONS = {
+    "start": lambda batch: _started(services.batch_start(batch)),
+    "cancel": lambda batch: f"Cancelled {services.batch_cancel(batch)} run(s).",
+    "retry": lambda batch: f"Retried {services.batch_retry_failed(batch)} failed or cancelled run(s).",
+}
+
+
+def _started(result: services.StartResult) -> str:
+    said = f"Started {result.started} file(s)"
+    if result.already:
+        said += f"; {result.already} were already queued, running or done"
+    if result.without_input:
+        said += f"; {len(result.without_input)} have no output in the input batch"
+    return said + "."
+
+
+@require_POST
+@login_required
+def batch_action(request, pk: int, action: str):
+    """Start, cancel or retry a batch from its live page, then go back to it."""
+    if action not in BATCH_ACTIONS:
+        raise Http404("Batches can be started, cancelled or retried.")
+    if not request.user.has_perm("batches.run_batch"):
+        raise PermissionDenied
+    batch = get_object_or_404(Batch, pk=pk)
+    try:
+        said, ok = BATCH_ACTIONS[action](batch), True
+    except services.RunnerError as exc:
+        said, ok = str(exc), False
+    if request.headers.get("Accept") == "application/json":  # the live page, which stays put
+        return JsonResponse({"message": said}, status=200 if ok else 409)
+    (messages.success if ok else messages.error)(request, said)
+    return redirect("runs:batch_live", pk=batch.pk)

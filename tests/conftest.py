@@ -78,6 +78,7 @@ def superuser_client(client, superuser):
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     """CHOWDA_REDIS_URL if set, else an embedded Redis on a free loopback port, stopped at the end."""
+    from channels.layers import channel_layers
     from django.conf import settings
 
     from chowda_site.celery import app as celery_app
@@ -93,7 +94,14 @@ def redis_url(tmp_path_factory):
     session = uuid.uuid4().hex[:8]
     settings.REDIS_URL = url
     settings.REDIS_KEY_PREFIX = f"chowda-test-{session}"
-    celery_app.conf.update(broker_url=url, result_backend=url, task_default_queue=f"chowda-test-{session}")
+    celery_app.conf.update(broker_url=url, result_backend=url, task_default_queue=settings.REDIS_KEY_PREFIX)
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [url], "prefix": f"{settings.REDIS_KEY_PREFIX}:asgi"},
+        }
+    }
+    channel_layers.backends.clear()
     yield url
     if process is not None:
         process.terminate()

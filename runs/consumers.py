@@ -1,0 +1,72 @@
+"""Websockets of the live pages: a snapshot on connect (and on request), then every progress event."""
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from batches.models import Batch
+from runs import live
+from runs.events import batch_group, run_group
+from runs.models import Run
+
+REFUSED = 4403  # close code: not allowed to watch this
+
+
+class ProgressConsumer(AsyncJsonWebsocketConsumer):
+    """Joins one group; only users who may view batches and runs are let in."""
+
+    async def connect(self):
+        self.group = None
+        user = self.scope.get("user")
+        if not user or not user.is_authenticated or not await self._may_view(user):
+            await self.close(code=REFUSED)
+            return
+        self.group = await self.find_group()
+        if self.group is None:
+            await self.close(code=REFUSED)
+            return
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        await self.send_json(await self.snapshot({k: v[-1] for k, v in query.items()}))
+
+    async def disconnect(self, code):
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and content.get("type") == "resync":
+            await self.send_json(await self.snapshot(content))
+
+    async def progress(self, message):
+        await self.send_json(message["event"])
+
+    @database_sync_to_async
+    def _may_view(self, user) -> bool:
+        return user.has_perms(["batches.view_batch", "runs.view_run"])
+
+
+class BatchConsumer(ProgressConsumer):
+    @database_sync_to_async
+    def find_group(self):
+        self.batch = Batch.objects.select_related("pipeline").filter(pk=self.scope["url_route"]["kwargs"]["pk"]).first()
+        return batch_group(self.batch.pk) if self.batch else None
+
+    @database_sync_to_async
+    def snapshot(self, request: dict) -> dict:
+        page = str(request.get("page", "1"))
+        return live.batch_snapshot(
+            self.batch, page=int(page) if page.isdigit() else 1, status=str(request.get("status") or "") or None
+        )
+
+
+class RunConsumer(ProgressConsumer):
+    @database_sync_to_async
+    def find_group(self):
+        self.run = Run.objects.filter(pk=self.scope["url_route"]["kwargs"]["pk"]).first()
+        return run_group(self.run.pk) if self.run else None
+
+    @database_sync_to_async
+    def snapshot(self, request: dict) -> dict:
+        return live.run_snapshot(self.run)

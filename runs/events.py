@@ -1,0 +1,185 @@
+"""Progress events: every Run and StepRun status change, published to the browser after commit.
+
+Events go to the Channels groups ``batch-<id>`` and ``run-<id>``. Each carries ``seq``,
+a per-batch number from Redis taken *after* the change was committed, so a page can
+drop anything older than what it already shows; run events also carry the batch's
+counts per status, read after ``seq`` was taken, so the newest counts are always right.
+
+Sending: channels-redis binds its connections to the event loop that first used them,
+so calling it through ``async_to_sync`` from worker threads leaks loops and fails with
+"Event loop is closed" (channels_redis issue 332). Instead each process runs one event
+loop in a daemon thread that sends everything, in order, over one connection pool.
+"""
+
+import asyncio
+import logging
+import threading
+from collections import Counter
+
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.db.models import Count
+
+from chowda_site.redis_client import key, redis_client
+
+logger = logging.getLogger(__name__)
+
+
+def batch_group(batch_id: int) -> str:
+    return f"batch-{batch_id}"
+
+
+def run_group(run_id: int) -> str:
+    return f"run-{run_id}"
+
+
+def batch_counts(batch_id: int) -> dict[str, int]:
+    """How many of the batch's latest runs are in each status."""
+    from runs.models import RUN_STATUSES, Run
+
+    counted = dict(
+        Run.objects.filter(batch_id=batch_id, superseded=False).order_by().values_list("status").annotate(n=Count("*"))
+    )
+    return {status.value: counted.get(status.value, 0) for status in RUN_STATUSES}
+
+
+def current_seq(batch_id: int) -> int:
+    return int(redis_client().get(key("batch-seq", batch_id)) or 0)
+
+
+def _next_seq(batch_id: int) -> int:
+    return redis_client().incr(key("batch-seq", batch_id))
+
+
+def run_event(run) -> dict:
+    return {
+        "type": "run",
+        "batch": run.batch_id,
+        "run": run.pk,
+        "media_file": run.media_file_id,
+        "guid": run.media_file.guid,
+        "attempt": run.attempt,
+        "status": run.status,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "error": run.error,
+    }
+
+
+def step_event(step) -> dict:
+    return {
+        "type": "step",
+        "batch": step.run.batch_id,
+        "run": step.run_id,
+        "media_file": step.run.media_file_id,
+        "guid": step.run.media_file.guid,
+        "step": step.position,
+        "app": step.app_name,
+        "status": step.status,
+        "attempts": step.attempts,
+        "duration": step.duration,
+        "http_status": step.http_status,
+        "error": step.error_message,
+        "started_at": step.started_at.isoformat() if step.started_at else None,
+        "finished_at": step.finished_at.isoformat() if step.finished_at else None,
+        "counts": annotation_counts(step.summary),
+    }
+
+
+def annotation_counts(summary: dict) -> dict[str, int]:
+    """Annotations the step's app added, by type, over all its new views."""
+    counts = Counter()
+    for view in (summary or {}).get("views", []):
+        counts.update(view.get("annotations", {}))
+    return dict(counts)
+
+
+def runs_changed(run_ids) -> None:
+    """After commit, publish the current state of these runs.
+
+    Their steps are not sent one by one: a page shows a new run's steps as queued, and
+    a cancelled run's queued steps as skipped, which is what the runner wrote.
+    """
+    run_ids = list(run_ids)
+    if run_ids:
+        transaction.on_commit(lambda: _publish_runs(run_ids))
+
+
+def step_changed(step_id: int, *, run_too: bool = False) -> None:
+    """After commit, publish the step's state (and its run's, when its status may have changed)."""
+    transaction.on_commit(lambda: _publish_step(step_id, run_too=run_too))
+
+
+def _publish_runs(run_ids: list[int]) -> None:
+    from runs.models import Run
+
+    try:
+        by_batch: dict[int, list] = {}
+        for run in Run.objects.filter(pk__in=run_ids).select_related("media_file").iterator():
+            by_batch.setdefault(run.batch_id, []).append(run)
+        for batch_id, batch_runs in by_batch.items():
+            seq = _next_seq(batch_id)
+            counts = batch_counts(batch_id)
+            for run in batch_runs:
+                event = {**run_event(run), "seq": seq, "batch_counts": counts}
+                publisher.send([batch_group(batch_id), run_group(run.pk)], event)
+    except Exception:  # the browser missing an event must never fail a run
+        logger.exception("Could not publish progress of runs %s", run_ids[:10])
+
+
+def _publish_step(step_id: int, *, run_too: bool) -> None:
+    from runs.models import StepRun
+
+    try:
+        step = StepRun.objects.select_related("run__media_file").get(pk=step_id)
+        batch_id = step.run.batch_id
+        seq = _next_seq(batch_id)
+        groups = [batch_group(batch_id), run_group(step.run_id)]
+        publisher.send(groups, {**step_event(step), "seq": seq})
+        if run_too:
+            publisher.send(groups, {**run_event(step.run), "seq": seq, "batch_counts": batch_counts(batch_id)})
+    except Exception:
+        logger.exception("Could not publish progress of step run %s", step_id)
+
+
+class Publisher:
+    """One event loop in a daemon thread per process; events are sent in the order they were given."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue | None = None
+
+    def _start(self) -> None:
+        ready = threading.Event()
+
+        def run():
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self._queue = asyncio.Queue()
+            self._loop = loop
+            self._drainer = loop.create_task(self._drain())  # kept: the loop holds tasks only weakly
+            ready.set()
+            loop.run_forever()
+
+        threading.Thread(target=run, name="chowda-events", daemon=True).start()
+        ready.wait()
+
+    async def _drain(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            groups, event = await self._queue.get()
+            try:
+                for group in groups:
+                    await layer.group_send(group, {"type": "progress", "event": event})
+            except Exception:
+                logger.exception("Could not send a progress event to %s", groups)
+
+    def send(self, groups: list[str], event: dict) -> None:
+        with self._lock:
+            if self._loop is None:
+                self._start()
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, (groups, event))
+
+
+publisher = Publisher()

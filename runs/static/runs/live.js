@@ -1,0 +1,251 @@
+/* Live batch and run pages: render a snapshot, apply progress events, reconnect and re-sync after a drop. */
+(function () {
+  "use strict";
+  const ICONS = {queued: "○", running: "◐", succeeded: "●", failed: "✖", cancelled: "⊘", skipped: "–"};
+  const FINISHED = ["succeeded", "failed", "cancelled"];
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined) continue;
+      if (key === "class") node.className = value; else if (key === "text") node.textContent = value;
+      else node.setAttribute(key, value);
+    }
+    for (const child of children) if (child !== null && child !== undefined) node.append(child);
+    return node;
+  }
+
+  function seconds(value) {
+    if (value === null || value === undefined) return "";
+    if (value < 60) return value.toFixed(1) + " s";
+    const minutes = Math.floor(value / 60), hours = Math.floor(minutes / 60);
+    return hours ? `${hours} h ${minutes % 60} min` : `${minutes} min ${Math.round(value % 60)} s`;
+  }
+
+  /* A websocket that reconnects with backoff; every (re)connection starts with a fresh snapshot. */
+  function liveSocket(path, onMessage, onState) {
+    let delay = 500, socket = null;
+    function open() {
+      const scheme = location.protocol === "https:" ? "wss" : "ws";
+      socket = new WebSocket(`${scheme}://${location.host}${path}`);
+      socket.onopen = () => { delay = 500; onState("live"); };
+      socket.onmessage = (message) => onMessage(JSON.parse(message.data));
+      socket.onclose = () => {
+        onState("down");
+        setTimeout(open, delay);
+        delay = Math.min(delay * 2, 10000);
+      };
+    }
+    open();
+    return {send: (data) => socket && socket.readyState === 1 && socket.send(JSON.stringify(data))};
+  }
+
+  function showConnection(state) {
+    const node = document.getElementById("connection");
+    node.className = "connection " + state;
+    node.textContent = state === "live" ? "● live" : "○ reconnecting…";
+    document.body.dataset.connection = state;
+  }
+
+  /* ---- batch page ---- */
+  function batchPage(root) {
+    let state = JSON.parse(document.getElementById("snapshot").textContent);
+    const stepSeq = {}, runSeq = {};
+    let countsSeq = state.seq, resyncTimer = null, socket = null;
+
+    function resync() {
+      clearTimeout(resyncTimer);
+      resyncTimer = setTimeout(() => socket.send({type: "resync", page: state.page, status: state.status_filter}), 200);
+    }
+
+    function stepCell(row, column) {
+      const step = row.steps[column.position];
+      if (!row.run) return el("td", {class: "step"}, "");
+      const status = step ? step.status : "queued";
+      const cell = el("td", {class: "step status-" + status, "data-status": status, "data-position": column.position},
+        el("span", {title: status, text: ICONS[status] + " " + status}));
+      if (step && step.duration !== null) cell.append(" " + seconds(step.duration));
+      if (step && step.attempts > 1) cell.append(` (${step.attempts} attempts)`);
+      if (step && step.error) {
+        const error = el("span", {class: "error", title: step.error, text: " why?"});
+        error.addEventListener("click", () => alert(step.error));
+        cell.append(error);
+      }
+      return cell;
+    }
+
+    function rowNode(row) {
+      const run = row.run;
+      const runCell = run
+        ? el("td", {class: "status-" + run.status},
+            el("a", {href: run.url, text: ICONS[run.status] + " " + run.status}),
+            run.attempt > 1 ? ` (attempt ${run.attempt})` : "")
+        : el("td", {class: "status-queued", text: "not started"});
+      const tr = el("tr", {"data-media-file": row.media_file, "data-status": run ? run.status : "not_started"},
+        el("td", {}, run ? el("a", {href: run.url, text: row.guid}) : row.guid), runCell);
+      for (const column of state.columns) tr.append(stepCell(row, column));
+      return tr;
+    }
+
+    function renderHeader() {
+      const counts = state.batch_counts, total = state.total_files;
+      const started = Object.values(counts).reduce((a, b) => a + b, 0);
+      const finished = FINISHED.reduce((sum, status) => sum + (counts[status] || 0), 0);
+      const countsNode = document.getElementById("counts");
+      countsNode.replaceChildren(
+        el("span", {class: "status-queued", "data-count": "not_started", text: `${total - started} not started`}),
+        ...Object.entries(counts).map(([status, n]) =>
+          el("span", {class: "status-" + status, "data-count": status, text: `${n} ${status}`})));
+      const bar = document.getElementById("progress");
+      bar.replaceChildren(...["succeeded", "failed", "cancelled", "running"].map((status) =>
+        el("div", {class: "bg-" + status, style: `width:${total ? 100 * (counts[status] || 0) / total : 0}%`})));
+      bar.title = `${finished} of ${total} files finished`;
+      document.getElementById("finished").textContent = `${finished} of ${total} files finished`;
+      document.getElementById("elapsed").textContent = state.elapsed === null ? "not started" : seconds(state.elapsed);
+      document.getElementById("estimate").textContent = state.estimate === null
+        ? ((counts.queued || counts.running) ? "no estimate: these apps have no finished steps yet" : "—")
+        : `about ${seconds(state.estimate)} left (an estimate from the apps' recent steps)`;
+    }
+
+    function render() {
+      const head = document.getElementById("rows-head");
+      head.replaceChildren(el("tr", {}, el("th", {text: "GUID"}), el("th", {text: "run"}),
+        ...state.columns.map((c) => el("th", {text: `${c.position}. ${c.app}`}))));
+      document.getElementById("rows").replaceChildren(...state.rows.map(rowNode));
+      renderHeader();
+    }
+
+    function replaceRow(row) {
+      const old = root.querySelector(`tr[data-media-file="${row.media_file}"]`);
+      if (old) old.replaceWith(rowNode(row));
+    }
+
+    function apply(event) {
+      if (event.type === "snapshot") {
+        state = event; countsSeq = event.seq;
+        for (const key of Object.keys(stepSeq)) delete stepSeq[key];
+        for (const key of Object.keys(runSeq)) delete runSeq[key];
+        render();
+        return;
+      }
+      if (event.seq <= state.seq) return;  // already in the snapshot
+      if (event.batch_counts && event.seq > countsSeq) { state.batch_counts = event.batch_counts; countsSeq = event.seq; }
+      const row = state.rows.find((r) => r.media_file === event.media_file);
+      if (row && event.type === "run") {
+        if (!row.run || row.run.id !== event.run) {
+          row.run = {id: event.run, status: event.status, attempt: event.attempt, error: event.error,
+                     url: `/runs/${event.run}/live/`};
+          row.steps = {};
+          resync();  // a new attempt may reuse finished steps: ask for them
+        } else if ((runSeq[event.run] || 0) < event.seq) {
+          runSeq[event.run] = event.seq;
+          Object.assign(row.run, {status: event.status, error: event.error});
+          if (event.status === "failed" || event.status === "cancelled") {
+            for (const column of state.columns) {
+              const step = row.steps[column.position];
+              if (!step) row.steps[column.position] = {status: "skipped", attempts: 0, duration: null, error: ""};
+              else if (step.status === "queued") step.status = "skipped";
+            }
+          }
+        }
+        replaceRow(row);
+      } else if (row && event.type === "step" && row.run && row.run.id === event.run) {
+        const key = `${event.run}:${event.step}`;
+        if ((stepSeq[key] || 0) < event.seq) {
+          stepSeq[key] = event.seq;
+          row.steps[event.step] = event;
+          replaceRow(row);
+        }
+      }
+      renderHeader();
+    }
+
+    for (const form of root.querySelectorAll(".live-actions form")) {
+      form.addEventListener("submit", async (submit) => {
+        submit.preventDefault();  // the page stays; the websocket shows what happens
+        const said = document.getElementById("action-result");
+        try {
+          const response = await fetch(form.action, {method: "POST", body: new FormData(form),
+                                                     headers: {Accept: "application/json"}});
+          const answer = await response.json();
+          said.className = response.ok ? "status-succeeded" : "status-failed";
+          said.textContent = answer.message;
+        } catch (error) {
+          said.className = "status-failed";
+          said.textContent = "Chowda could not be reached; check your connection and try again.";
+        }
+      });
+    }
+
+    render();
+    const query = new URLSearchParams({page: state.page, status: state.status_filter});
+    socket = liveSocket(`/ws/batches/${state.batch}/?${query}`, apply, showConnection);
+    setInterval(() => {
+      if (state.elapsed !== null && ((state.batch_counts.queued || 0) + (state.batch_counts.running || 0)) > 0) {
+        state.elapsed += 1;
+        document.getElementById("elapsed").textContent = seconds(state.elapsed);
+      }
+    }, 1000);
+  }
+
+  /* ---- run page ---- */
+  function runPage(root) {
+    let state = JSON.parse(document.getElementById("snapshot").textContent);
+    let socket = null, timer = null;
+
+    function render() {
+      document.getElementById("run-status").className = "status-" + state.status;
+      document.getElementById("run-status").textContent = ICONS[state.status] + " " + state.status;
+      document.getElementById("run-error").textContent = state.error || "";
+      const final = document.getElementById("final-mmif");
+      final.replaceChildren(state.final_mmif ? el("a", {href: state.final_mmif, text: `${state.guid}.mmif`}) : "—");
+      const starts = state.steps.map((s) => s.started_at).filter(Boolean).map(Date.parse);
+      const ends = state.steps.map((s) => s.finished_at || (s.started_at && new Date().toISOString()))
+        .filter(Boolean).map(Date.parse);
+      const t0 = Math.min(...starts), t1 = Math.max(...ends, t0 + 1);
+      const body = document.getElementById("steps");
+      body.replaceChildren(...state.steps.map((step) => {
+        const bar = el("div", {class: "timeline"});
+        if (step.started_at) {
+          const start = Date.parse(step.started_at), end = step.finished_at ? Date.parse(step.finished_at) : Date.now();
+          bar.append(el("div", {class: "bg-" + step.status,
+            style: `left:${100 * (start - t0) / (t1 - t0)}%;width:${100 * (end - start) / (t1 - t0)}%`,
+            title: `${step.started_at} → ${step.finished_at || "now"}`}));
+        }
+        const links = Object.entries(step.links).map(([kind, href]) => el("a", {href, text: kind + " "}));
+        const views = step.views.map((view) => el("div", {},
+          `${view.app}: ` + (Object.entries(view.annotations).map(([t, n]) => `${n} ${t}`).join(", ") || "no annotations"),
+          view.warnings.length ? el("div", {class: "status-cancelled", text: "warnings: " + view.warnings.join("; ")}) : null));
+        const error = step.error ? el("div", {class: "status-failed step-detail", text: step.error}) : null;
+        const trace = step.stack_trace
+          ? el("details", {}, el("summary", {text: "stack trace"}), el("pre", {class: "trace", text: step.stack_trace}))
+          : null;
+        return el("tr", {"data-position": step.position, "data-status": step.status},
+          el("td", {text: `${step.position}. ${step.app}`}),
+          el("td", {class: "status-" + step.status, text: ICONS[step.status] + " " + step.status}),
+          el("td", {text: String(step.attempts)}),
+          el("td", {text: seconds(step.duration)}),
+          el("td", {}, bar),
+          el("td", {}, ...links),
+          el("td", {}, error, trace, ...views));
+      }));
+    }
+
+    function apply(event) {
+      if (event.type === "snapshot") { state = event; render(); return; }
+      if (event.seq <= state.seq || event.run !== state.run) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => socket.send({type: "resync"}), 100);  // links and views come with the snapshot
+    }
+
+    render();
+    socket = liveSocket(`/ws/runs/${state.run}/`, apply, showConnection);
+    setInterval(() => { if (state.status === "running") render(); }, 1000);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const root = document.getElementById("live");
+    if (root && root.dataset.page === "batch") batchPage(root);
+    if (root && root.dataset.page === "run") runPage(root);
+  });
+})();

@@ -1,0 +1,117 @@
+"""The live pages' websockets: who may connect, snapshot first, then events as steps change."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+from django.test import Client
+
+from chowda_site.asgi import application
+from runs import services
+from runs.models import Status
+from tests.factories import (
+    BatchFactory,
+    MediaFileFactory,
+    PipelineStepFactory,
+    RunFactory,
+    StepRunFactory,
+    UserFactory,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("redis_url")]
+
+
+@pytest.fixture
+def batch(db):
+    step = PipelineStepFactory(position=1)
+    media = MediaFileFactory(guid="cpb-aacip-live")
+    batch = BatchFactory(name="Live", pipeline=step.pipeline, media_files=[media])
+    run = RunFactory(batch=batch, media_file=media)
+    StepRunFactory(run=run, position=1, app=step.app)
+    return batch
+
+
+async def connect(path, user):
+    from channels.routing import URLRouter
+
+    from runs.routing import websocket_urlpatterns
+
+    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
+    communicator.scope["user"] = user
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+async def test_anonymous_users_are_refused(batch):
+    _, connected, code = await connect(f"/ws/batches/{batch.pk}/", AnonymousUser())
+
+    assert not connected
+    assert code == 4403
+
+
+async def test_users_without_view_permission_are_refused(batch):
+    stranger = await sync_to_async(UserFactory)(username="stranger")
+
+    _, connected, code = await connect(f"/ws/batches/{batch.pk}/", stranger)
+
+    assert (connected, code) == (False, 4403)
+
+
+async def test_a_viewer_gets_a_snapshot_first(batch, viewer):
+    communicator, connected, _ = await connect(f"/ws/batches/{batch.pk}/", viewer)
+
+    assert connected
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert snapshot["type"] == "snapshot"
+    assert snapshot["batch_counts"]["queued"] == 1
+    assert snapshot["rows"][0]["guid"] == "cpb-aacip-live"
+    assert snapshot["rows"][0]["steps"]["1"]["status"] == "queued"
+    await communicator.disconnect()
+
+
+async def test_an_unknown_batch_is_refused(viewer):
+    _, connected, code = await connect("/ws/batches/999999/", viewer)
+
+    assert (connected, code) == (False, 4403)
+
+
+async def test_an_event_arrives_when_a_step_changes_status(batch, viewer):
+    communicator, _, _ = await connect(f"/ws/batches/{batch.pk}/", viewer)
+    snapshot = await communicator.receive_json_from(timeout=5)
+    run_watcher, _, _ = await connect(f"/ws/runs/{snapshot['rows'][0]['run']['id']}/", viewer)
+    await run_watcher.receive_json_from(timeout=5)
+
+    step = await sync_to_async(lambda: batch.runs.get().steps.get())()
+    await sync_to_async(services.step_begin)(step)
+
+    events = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
+    by_type = {event["type"]: event for event in events}
+    assert by_type["step"]["status"] == Status.RUNNING
+    assert by_type["step"]["guid"] == "cpb-aacip-live"
+    assert by_type["step"]["seq"] > snapshot["seq"]
+    assert by_type["run"]["status"] == Status.RUNNING
+    assert by_type["run"]["batch_counts"]["running"] == 1
+    assert (await run_watcher.receive_json_from(timeout=5))["type"] in {"step", "run"}
+    await communicator.disconnect()
+    await run_watcher.disconnect()
+
+
+async def test_the_real_stack_checks_the_session_and_the_origin(batch, viewer):
+    client = Client()
+    await sync_to_async(client.force_login)(viewer)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    path = f"/ws/batches/{batch.pk}/"
+
+    good = WebsocketCommunicator(application, path, headers=[(b"cookie", cookie), (b"origin", b"http://localhost")])
+    connected, _ = await good.connect()
+    assert connected
+    assert (await good.receive_json_from(timeout=5))["type"] == "snapshot"
+    await good.disconnect()
+
+    foreign = WebsocketCommunicator(application, path, headers=[(b"cookie", cookie), (b"origin", b"http://evil.test")])
+    connected, _ = await foreign.connect()
+    assert not connected
+
+    anonymous = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://localhost")])
+    connected, _ = await anonymous.connect()
+    assert not connected
