@@ -132,7 +132,12 @@ def _timing(batch: Batch, columns: list[dict], counts: dict[str, int], total: in
             for c in columns
             if remaining[c["position"]]
         )
-    return {"elapsed": elapsed, "estimate": estimate}
+    return {
+        "elapsed": elapsed,
+        "estimate": estimate,
+        "started_at": _iso(span["start"]),
+        "finished_at": _iso(span["end"]),
+    }
 
 
 def _median_durations(app_ids: set[int]) -> dict[int, float]:

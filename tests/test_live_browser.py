@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import Group
@@ -17,6 +18,7 @@ from tests.factories import BatchFactory, MediaFileFactory, PipelineFactory, Pip
 from tests.runner_helpers import register, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
+ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -39,75 +41,92 @@ def database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-@pytest.fixture
-def daphne(redis_url, tmp_path):
+class Daphne:
     """Chowda served by Daphne in its own process, on the test database, the test Redis and the test media."""
-    port = free_port()
-    static = tmp_path / "static"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "chowda_site.settings",
-        "CHOWDA_SECRET_KEY": settings.SECRET_KEY,
-        "CHOWDA_DATABASE_URL": database_url(),
-        "CHOWDA_REDIS_URL": redis_url,
-        "CHOWDA_REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
-        "CHOWDA_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "CHOWDA_STATIC_ROOT": str(static),
-        "CHOWDA_SECURE_COOKIES": "false",
-    }
-    root = Path(__file__).resolve().parent.parent
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env=env, cwd=root, check=True)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "chowda_site.asgi:application"],
-        env=env,
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        import requests
 
-        wait_for(lambda: _answers(requests, url), timeout=30, message="Daphne to answer")
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    def __init__(self, redis_url: str, static_root: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "chowda_site.settings",
+            "CHOWDA_SECRET_KEY": settings.SECRET_KEY,
+            "CHOWDA_DATABASE_URL": database_url(),
+            "CHOWDA_REDIS_URL": redis_url,
+            "CHOWDA_REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+            "CHOWDA_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "CHOWDA_STATIC_ROOT": str(static_root),
+            "CHOWDA_SECURE_COOKIES": "false",
+        }
+        self.manage("collectstatic", "--noinput", "-v0")
+        self.process = None
+
+    def manage(self, *args: str) -> None:
+        subprocess.run([sys.executable, "manage.py", *args], env=self.env, cwd=ROOT, check=True)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "chowda_site.asgi:application"],
+            env=self.env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(self._answers, timeout=30, message="Daphne to answer")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def _answers(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/admin/login/", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
 
 
-def _answers(requests, url) -> bool:
-    try:
-        return requests.get(f"{url}/admin/login/", timeout=1).status_code == 200
-    except requests.ConnectionError:
-        return False
-
-
-def test_a_curator_starts_a_batch_and_watches_it_finish_without_reloading(daphne, runner_apps, settings, tmp_path):
+@pytest.fixture
+def daphne(redis_url, tmp_path, settings):
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    server = Daphne(redis_url, tmp_path / "static")
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_curator_starts_a_batch_and_watches_it_finish_without_reloading(daphne, runner_apps):
     for _url, behaviour in runner_apps.values():
         behaviour.reset()
     runner_apps["second"][1].delay = 0.3  # slow enough to be seen running
-    # Hashed the way the server (real settings) checks it; the tests' own hasher is a fast one.
     curator = UserFactory(username="curator")
+    # Hashed the way the server (real settings) checks it; the tests' own hasher is a fast one.
     type(curator).objects.filter(pk=curator.pk).update(password=PBKDF2PasswordHasher().encode(PASSWORD, "e2esalt"))
     curator.groups.add(Group.objects.get(name="Curators"))
     pipeline = PipelineFactory(name="Two taggers")
     PipelineStepFactory(pipeline=pipeline, position=1, app=register(runner_apps, "first"))
     PipelineStepFactory(pipeline=pipeline, position=2, app=register(runner_apps, "second"))
     batch = BatchFactory(name="Evening news", pipeline=pipeline, media_files=MediaFileFactory.create_batch(3))
+    MediaFileFactory(guid="cpb-aacip-late")
 
-    # Playwright runs an event loop in this thread, so the database is not touched below.
+    # Playwright runs an event loop in this thread, so the database is only touched by other processes below.
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        watch_the_batch(browser.new_page(), daphne, batch.pk)
+        page = browser.new_page()
+        log_in(page, daphne.url, f"/batches/{batch.pk}/live/")
+        watch_the_batch_finish(page)
+        see_it_resync_after_a_restart(page, daphne, batch.pk)
+        see_the_run_timeline(page)
         browser.close()
 
 
-def watch_the_batch(page, url, batch_id):
-    page.goto(f"{url}/admin/login/?next=/batches/{batch_id}/live/")
+def log_in(page, url, next_path):
+    page.goto(f"{url}/admin/login/?next={next_path}")
     page.fill("#id_username", "curator")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
+
+
+def watch_the_batch_finish(page):
     expect(page.locator("#connection")).to_have_text("● live")
     expect(page.locator("tr[data-status=not_started]")).to_have_count(3)
     page.evaluate("window.notReloaded = true")
@@ -119,10 +138,33 @@ def watch_the_batch(page, url, batch_id):
     expect(page.locator("tr[data-status=succeeded]")).to_have_count(3, timeout=30000)
     expect(page.locator("td.step[data-status=succeeded]")).to_have_count(6)
     expect(page.locator("[data-count=succeeded]")).to_have_text("3 succeeded")
+    expect(page.locator("#elapsed")).not_to_have_text("not started")
     assert page.evaluate("window.notReloaded") is True
 
+
+def see_it_resync_after_a_restart(page, daphne, batch_id):
+    daphne.stop()
+    expect(page.locator("#connection")).to_have_text("○ reconnecting…")
+    # While the page is cut off, the batch changes: it must show that once it is back.
+    daphne.manage(
+        "shell",
+        "-c",
+        "from batches.models import Batch, MediaFile; "
+        f"Batch.objects.get(pk={batch_id}).media_files.add(MediaFile.objects.get(guid='cpb-aacip-late'))",
+    )
+    daphne.start()
+
+    expect(page.locator("#connection")).to_have_text("● live", timeout=20000)
+    expect(page.locator("tr[data-status=not_started]")).to_have_count(1)
+    expect(page.locator("[data-count=not_started]")).to_have_text("1 not started")
+    assert page.evaluate("window.notReloaded") is True
+
+
+def see_the_run_timeline(page):
     page.locator("tr[data-status=succeeded] a").first.click()
+
     expect(page.locator("#run-status")).to_have_text("● succeeded")
     expect(page.locator("#steps tr")).to_have_count(2)
     expect(page.locator("#steps .timeline div")).to_have_count(2)
     expect(page.locator("#steps a", has_text="output")).to_have_count(2)
+    expect(page.locator("#steps", has_text="1 TimeFrame").first).to_be_visible()

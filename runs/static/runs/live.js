@@ -101,9 +101,12 @@
         el("div", {class: "bg-" + status, style: `width:${total ? 100 * (counts[status] || 0) / total : 0}%`})));
       bar.title = `${finished} of ${total} files finished`;
       document.getElementById("finished").textContent = `${finished} of ${total} files finished`;
-      document.getElementById("elapsed").textContent = state.elapsed === null ? "not started" : seconds(state.elapsed);
-      document.getElementById("estimate").textContent = state.estimate === null
-        ? ((counts.queued || counts.running) ? "no estimate: these apps have no finished steps yet" : "—")
+      const active = (counts.queued || 0) + (counts.running || 0) > 0;
+      const start = state.started_at && Date.parse(state.started_at);
+      const end = active || !state.finished_at ? Date.now() : Date.parse(state.finished_at);
+      document.getElementById("elapsed").textContent = start ? seconds(Math.max(0, end - start) / 1000) : "not started";
+      document.getElementById("estimate").textContent = !active ? "—" : state.estimate === null
+        ? "no estimate: these apps have no finished steps yet"
         : `about ${seconds(state.estimate)} left (an estimate from the apps' recent steps)`;
     }
 
@@ -130,6 +133,12 @@
       }
       if (event.seq <= state.seq) return;  // already in the snapshot
       if (event.batch_counts && event.seq > countsSeq) { state.batch_counts = event.batch_counts; countsSeq = event.seq; }
+      if (event.type === "run" && event.started_at && (!state.started_at || event.started_at < state.started_at)) {
+        state.started_at = event.started_at;
+      }
+      if (event.type === "run" && event.finished_at && (!state.finished_at || event.finished_at > state.finished_at)) {
+        state.finished_at = event.finished_at;
+      }
       const row = state.rows.find((r) => r.media_file === event.media_file);
       if (row && event.type === "run") {
         if (!row.run || row.run.id !== event.run) {
@@ -180,11 +189,11 @@
     render();
     const query = new URLSearchParams({page: state.page, status: state.status_filter});
     socket = liveSocket(`/ws/batches/${state.batch}/?${query}`, apply, showConnection);
+    let ticks = 0;
     setInterval(() => {
-      if (state.elapsed !== null && ((state.batch_counts.queued || 0) + (state.batch_counts.running || 0)) > 0) {
-        state.elapsed += 1;
-        document.getElementById("elapsed").textContent = seconds(state.elapsed);
-      }
+      if ((state.batch_counts.queued || 0) + (state.batch_counts.running || 0) === 0) return;
+      renderHeader();  // the elapsed time moves on
+      if (++ticks % 15 === 0) resync();  // and the estimate is taken again
     }, 1000);
   }
 
