@@ -36,10 +36,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "clams_apps",
     "pipelines",
     "batches",
     "runs",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -136,6 +142,28 @@ STEP_RETRY_BACKOFF = env.float("CHOWDA_STEP_RETRY_BACKOFF", default=5.0)
 STEP_RETRY_BACKOFF_MAX = env.float("CHOWDA_STEP_RETRY_BACKOFF_MAX", default=600.0)
 # Seconds to wait for an app to accept a connection (its own timeout covers the answer).
 APP_CONNECT_TIMEOUT = env.float("CHOWDA_APP_CONNECT_TIMEOUT", default=10.0)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": env.int("CHOWDA_API_PAGE_SIZE", default=50),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Chowda API",
+    "DESCRIPTION": "Run pipelines of CLAMS apps over batches of archive media.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI is served from the sidecar package: nothing is fetched from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 CHANNEL_LAYERS = {
     "default": {

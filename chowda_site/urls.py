@@ -9,5 +9,6 @@ admin.site.index_title = "Pipelines of CLAMS apps over archive media"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
     path("", include("runs.urls")),
 ]
