@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: test lint docs check install-dev clean
+.PHONY: test lint docs check install-dev clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install-dev: $(STAMP)
 
+CHROMIUM := /usr/bin/chromium
+
+# The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 ## Run the whole test suite with a coverage summary; fails below the floor in pyproject.toml.
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 ## Every pre-commit hook over the whole tree: secrets, ruff lint and format, file hygiene.
@@ -45,3 +51,7 @@ check: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var site .pytest_cache .coverage
+
+## Chowda's per-step overhead and throughput against a plain requests loop (bench/overhead.py).
+bench: $(STAMP)
+	$(BIN)/python bench/overhead.py
