@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 TARGET_OVERHEAD_MS = 15.0
 TARGET_THROUGHPUT = 4.0
 STEPS = 3
-WARMUP_FILES = 2
+WARMUP_FILES = 8  # one per thread of the concurrency-8 worker, so none is measured cold
 POLL_SECONDS = 0.02
 
 
@@ -117,7 +117,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=60, help="files per measurement (default 60)")
+    parser.add_argument("--files", type=int, default=120, help="files per measurement (default 120)")
     parser.add_argument("--work-ms", type=float, default=50.0, help="the no-op app's sleep per request (default 50)")
     parser.add_argument(
         "--concurrency", type=int, default=8, help="worker concurrency of the parallel measurement (default 8)"

@@ -82,6 +82,9 @@ ASGI_APPLICATION = "chowda_site.asgi.application"
 DATABASES = {
     "default": env.db_url("CHOWDA_DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'chowda.sqlite3'}"),
 }
+# Workers run thousands of short tasks: keep each thread's connection instead of opening one per task.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CHOWDA_DATABASE_CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a worker writes; IMMEDIATE avoids
     # "database is locked" when two writers upgrade their locks at once.
@@ -187,6 +190,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # or a long step would run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": MAX_APP_TIMEOUT + 3600}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
+# Celery closes database connections around every task unless told to reuse them.
+CELERY_DB_REUSE_MAX = env.int("CHOWDA_CELERY_DB_REUSE_MAX", default=1000)
 CELERY_WORKER_CONCURRENCY = env.int("CHOWDA_WORKER_CONCURRENCY", default=16)
 
 LOGIN_URL = "admin:login"

@@ -105,9 +105,15 @@ def runs_changed(run_ids) -> None:
         transaction.on_commit(lambda: _publish_runs(run_ids))
 
 
-def step_changed(step_id: int, *, run_too: bool = False) -> None:
-    """After commit, publish the step's state (and its run's, when its status may have changed)."""
-    transaction.on_commit(lambda: _publish_step(step_id, run_too=run_too))
+def step_changed(step, *, run_changed: bool = False) -> None:
+    """After commit, publish the step as it is now (and its run's state, when that may have changed).
+
+    The event is built from the instance at once: the step task has it in hand, so this
+    costs no query; only a run's change is read back, to send its counts.
+    """
+    event = step_event(step)
+    batch_id, run_id = step.run.batch_id, step.run_id
+    transaction.on_commit(lambda: _publish_step(event, batch_id, run_id, run_changed=run_changed))
 
 
 def _publish_runs(run_ids: list[int]) -> None:
@@ -127,19 +133,18 @@ def _publish_runs(run_ids: list[int]) -> None:
         logger.exception("Could not publish progress of runs %s", run_ids[:10])
 
 
-def _publish_step(step_id: int, *, run_too: bool) -> None:
-    from runs.models import StepRun
+def _publish_step(event: dict, batch_id: int, run_id: int, *, run_changed: bool) -> None:
+    from runs.models import Run
 
     try:
-        step = StepRun.objects.select_related("run__media_file").get(pk=step_id)
-        batch_id = step.run.batch_id
         seq = _next_seq(batch_id)
-        groups = [batch_group(batch_id), run_group(step.run_id)]
-        publisher.send(groups, {**step_event(step), "seq": seq})
-        if run_too:
-            publisher.send(groups, {**run_event(step.run), "seq": seq, "batch_counts": batch_counts(batch_id)})
-    except Exception:
-        logger.exception("Could not publish progress of step run %s", step_id)
+        groups = [batch_group(batch_id), run_group(run_id)]
+        publisher.send(groups, {**event, "seq": seq})
+        if run_changed:
+            run = Run.objects.select_related("media_file").get(pk=run_id)
+            publisher.send(groups, {**run_event(run), "seq": seq, "batch_counts": batch_counts(batch_id)})
+    except Exception:  # the browser missing an event must never fail a run
+        logger.exception("Could not publish progress of run %s", run_id)
 
 
 class Publisher:

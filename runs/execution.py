@@ -90,8 +90,15 @@ def _view_ids(step: StepRun, input_name: str) -> set[str]:
         return {view.get("id") for view in json.load(mmif).get("views", [])}
 
 
+def _is_last(step: StepRun) -> bool:
+    positions = [s["position"] for s in step.run.pipeline_snapshot]
+    if positions:
+        return step.position == max(positions)
+    return not StepRun.objects.filter(run_id=step.run_id, position__gt=step.position).exists()
+
+
 def _record(step: StepRun, answer: Answer, input_name: str) -> Outcome:
-    is_last = not StepRun.objects.filter(run_id=step.run_id, position__gt=step.position).exists()
+    is_last = _is_last(step)
     if answer.kind == "succeeded":
         with answer.body:
             output_name = storage.save_file(storage.step_path(step), answer.body)

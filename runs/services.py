@@ -276,6 +276,13 @@ def _copy_succeeded(step: StepRun, run: Run) -> StepRun:
 # What the step task records. Each returns whether the run may go on.
 
 
+def _record(step: StepRun, **fields) -> None:
+    """Write these fields of the step, and keep the instance in step (events are built from it)."""
+    for name, value in fields.items():
+        setattr(step, name, value)
+    StepRun.objects.filter(pk=step.pk).update(**fields)
+
+
 def step_begin(step: StepRun) -> bool:
     """Mark the step running (one more attempt) and its run running; False if the run is no longer active."""
     now = timezone.now()
@@ -283,33 +290,33 @@ def step_begin(step: StepRun) -> bool:
         run_started = Run.objects.filter(pk=step.run_id, status=Status.QUEUED).update(
             status=Status.RUNNING, started_at=now
         )
-        if not Run.objects.filter(pk=step.run_id, status=Status.RUNNING).exists():
+        if not run_started and not Run.objects.filter(pk=step.run_id, status=Status.RUNNING).exists():
             StepRun.objects.filter(pk=step.pk, status=Status.QUEUED).update(status=Status.SKIPPED)
             return False
-        step.attempts += 1
-        step.status = Status.RUNNING
-        step.started_at = step.started_at or now
-        StepRun.objects.filter(pk=step.pk).update(
-            status=Status.RUNNING, attempts=step.attempts, started_at=step.started_at
-        )
-        events.step_changed(step.pk, run_too=bool(run_started))
+        _record(step, status=Status.RUNNING, attempts=step.attempts + 1, started_at=step.started_at or now)
+        events.step_changed(step, run_changed=bool(run_started))
     return True
 
 
 def step_wait(step: StepRun, message: str) -> None:
     """The step will be tried again later: back to queued, keeping the last error for people to see."""
     with transaction.atomic():
-        StepRun.objects.filter(pk=step.pk, status=Status.RUNNING).update(status=Status.QUEUED, error_message=message)
-        events.step_changed(step.pk)
+        _record(step, status=Status.QUEUED, error_message=message)
+        events.step_changed(step)
 
 
 def step_succeed(
     step: StepRun, *, input_name: str, output_name: str, http_status: int, duration: float, summary: dict, is_last: bool
 ) -> bool:
-    """Record the app's output; finish the run if this was its last step. False if the run was cancelled meanwhile."""
+    """Record the app's output; finish the run if this was its last step.
+
+    Returns False if the run was cancelled meanwhile and this was its last step; for other
+    steps the next task finds out itself, before it calls its app.
+    """
     now = timezone.now()
     with transaction.atomic():
-        StepRun.objects.filter(pk=step.pk).update(
+        _record(
+            step,
             status=Status.SUCCEEDED,
             finished_at=now,
             input_mmif=input_name,
@@ -319,9 +326,9 @@ def step_succeed(
             summary=summary,
             error_message="",
         )
-        events.step_changed(step.pk, run_too=is_last)
+        events.step_changed(step, run_changed=is_last)
         if not is_last:
-            return Run.objects.filter(pk=step.run_id, status=Status.RUNNING).exists()
+            return True
         return bool(
             Run.objects.filter(pk=step.run_id, status=Status.RUNNING).update(
                 status=Status.SUCCEEDED, finished_at=now, final_mmif=output_name
@@ -342,7 +349,8 @@ def step_fail(
     """Record the failure; the later steps are skipped and the run fails (unless it was cancelled already)."""
     now = timezone.now()
     with transaction.atomic():
-        StepRun.objects.filter(pk=step.pk).update(
+        _record(
+            step,
             status=Status.FAILED,
             finished_at=now,
             input_mmif=input_name,
@@ -358,4 +366,4 @@ def step_fail(
         Run.objects.filter(Q(pk=step.run_id), Q(status__in=ACTIVE_STATUSES)).update(
             status=Status.FAILED, finished_at=now, error=f"Step {step.position} failed: {message}"
         )
-        events.step_changed(step.pk, run_too=True)
+        events.step_changed(step, run_changed=True)
