@@ -1,9 +1,30 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.renderers import JSONRenderer
+from rest_framework.routers import SimpleRouter
+
+from api import views
 
 app_name = "api"
+
+router = SimpleRouter()
+router.register("apps", views.ClamsAppViewSet, basename="app")
+router.register("pipelines", views.PipelineViewSet, basename="pipeline")
+router.register("media-files", views.MediaFileViewSet, basename="media-file")
+router.register("collections", views.CollectionViewSet, basename="collection")
+router.register("batches", views.BatchViewSet, basename="batch")
+router.register("runs", views.RunViewSet, basename="run")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The router would add a slash after the file name.
+    re_path(
+        r"^batches/(?P<pk>[^/.]+)/mmif\.zip$",
+        views.BatchViewSet.as_view({"get": "mmif_zip"}, renderer_classes=[JSONRenderer, views.ZipRenderer]),
+        name="batch-mmif-zip",
+    ),
+    *router.urls,
+    # Anything else under /api/ is answered in JSON too, never with Django's HTML page.
+    re_path(r"^.*$", views.no_such_endpoint),
 ]

@@ -25,7 +25,7 @@ def import_media_view(request: HttpRequest) -> HttpResponse:
         form = ImportMediaForm(request.POST, request.FILES)
         if form.is_valid():
             data = form.cleaned_data
-            _check_destination_permissions(request, data)
+            check_destination_permissions(request, data)
             result = import_media(
                 form.rows(),
                 batch=data["batch"],
@@ -56,7 +56,7 @@ def import_media_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _check_destination_permissions(request: HttpRequest, data: dict) -> None:
+def check_destination_permissions(request: HttpRequest, data: dict) -> None:
     needed = [
         perm
         for perm, wanted in [

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, StreamingHttpResponse
+from django.utils.text import slugify
 
 CHUNK = 1024 * 1024
 
@@ -52,3 +53,18 @@ def zip_response(members: Iterable[tuple[str, str]], filename: str) -> Streaming
     response = StreamingHttpResponse(zip_chunks(members), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def batch_zip_response(batch) -> StreamingHttpResponse:
+    """The final MMIF of every file of the batch whose latest run succeeded, as ``<guid>.mmif`` in a zip."""
+    from runs.models import Run, Status
+
+    members = (
+        Run.objects.filter(batch=batch, superseded=False, status=Status.SUCCEEDED)
+        .exclude(final_mmif="")
+        .order_by("media_file__guid")
+        .values_list("media_file__guid", "final_mmif")
+    )
+    return zip_response(
+        ((f"{guid}.mmif", name) for guid, name in members.iterator()), f"{slugify(batch.name) or 'batch'}-mmif.zip"
+    )

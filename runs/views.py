@@ -3,13 +3,12 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from batches.models import Batch
 from runs import live, services
-from runs.downloads import mmif_response, zip_response
-from runs.models import Run, Status, StepRun
+from runs.downloads import batch_zip_response, mmif_response
+from runs.models import Run, StepRun
 
 STEP_FILES = {"input": "input_mmif", "output": "output_mmif", "error": "error_mmif"}
 
@@ -42,16 +41,7 @@ def step_mmif(request, pk: int, position: int, kind: str):
 @can_view_runs
 def batch_mmif_zip(request, pk: int):
     """A zip of the final MMIF of every file of the batch whose latest run succeeded, one ``<guid>.mmif`` each."""
-    batch = get_object_or_404(Batch, pk=pk)
-    members = (
-        Run.objects.filter(batch=batch, superseded=False, status=Status.SUCCEEDED)
-        .exclude(final_mmif="")
-        .order_by("media_file__guid")
-        .values_list("media_file__guid", "final_mmif")
-    )
-    return zip_response(
-        ((f"{guid}.mmif", name) for guid, name in members.iterator()), f"{slugify(batch.name) or 'batch'}-mmif.zip"
-    )
+    return batch_zip_response(get_object_or_404(Batch, pk=pk))
 
 
 @can_view_runs

@@ -1,0 +1,570 @@
+"""What the API reads and writes. Validation sentences come from the same code as the admin's."""
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from batches.models import Batch, Collection, DocumentType, MediaFile
+from clams_apps.models import ClamsApp
+from clams_apps.parameters import ALL, validate_parameters
+from pipelines.models import Pipeline, PipelineStep
+from pipelines.validation import pipeline_warnings
+from runs.models import RUN_STATUSES, Run, Status, StepRun
+
+# SQLite allows 999 variables per query; stay under it when looking ids up.
+LOOKUP_CHUNK = 900
+# Sent by the browsable API's forms along with the fields.
+FORM_EXTRAS = {"csrfmiddlewaretoken"}
+
+
+class StrictFields:
+    """Refuse names that are not fields, so that a typo is an error instead of being silently ignored.
+
+    Read-only fields are accepted (and ignored), so what a GET returns can be sent back.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields) - FORM_EXTRAS)
+            if unknown:
+                known = ", ".join(name for name, field in self.fields.items() if not field.read_only)
+                message = "There is no field {!r} here; the fields you can send are {}."
+                raise serializers.ValidationError({name: [message.format(name, known)] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def does_not_exist(noun: str) -> dict:
+    return {
+        "does_not_exist": f"There is no {noun} with id {{pk_value}}.",
+        "incorrect_type": f"Give the {noun}'s id as a whole number, not {{data_type}}.",
+    }
+
+
+def find_nul(value: Any) -> bool:
+    """True if a NUL character is anywhere in a JSON value: PostgreSQL cannot store it."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(find_nul(key) or find_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(find_nul(item) for item in value)
+    return False
+
+
+class MediaFileIdsField(serializers.ListField):
+    """Media files given by id; every id must exist. Checked in a few queries, however many ids there are."""
+
+    child = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+    def to_internal_value(self, data) -> list[int]:
+        ids = sorted(set(super().to_internal_value(data)))
+        found: set[int] = set()
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            chunk = ids[start : start + LOOKUP_CHUNK]
+            found.update(MediaFile.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+        missing = [pk for pk in ids if pk not in found]
+        if missing:
+            shown = ", ".join(map(str, missing[:20])) + ("…" if len(missing) > 20 else "")
+            raise serializers.ValidationError(f"There is no media file with the id(s) {shown}.")
+        return ids
+
+
+# CLAMS apps
+
+
+class ParameterSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    description = serializers.CharField()
+    default = serializers.JSONField(allow_null=True)
+    required = serializers.BooleanField()
+    choices = serializers.ListField(child=serializers.JSONField())
+    multivalued = serializers.BooleanField()
+
+
+class ClamsAppSerializer(StrictFields, serializers.ModelSerializer):
+    identifier = serializers.SerializerMethodField()
+    version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ClamsApp
+        fields = [
+            "id",
+            "name",
+            "endpoint",
+            "description",
+            "enabled",
+            "max_concurrency",
+            "timeout",
+            "identifier",
+            "version",
+            "health",
+            "health_checked_at",
+            "metadata_fetched_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["health", "health_checked_at", "metadata_fetched_at", "created_at", "updated_at"]
+        extra_kwargs = {
+            "name": {"required": False, "allow_blank": True, "help_text": "Leave out to use the app's own name."},
+            "description": {"help_text": "Leave out to use the app's own description."},
+        }
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_identifier(self, app: ClamsApp) -> str | None:
+        return app.app_metadata.identifier if app.app_metadata else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_version(self, app: ClamsApp) -> str | None:
+        return app.app_metadata.version if app.app_metadata else None
+
+    def validate_name(self, name: str) -> str:
+        if not name and self.instance is not None:
+            raise serializers.ValidationError("An app needs a name.")
+        return name
+
+
+class ClamsAppDetailSerializer(ClamsAppSerializer):
+    metadata = serializers.JSONField(read_only=True, help_text="What the app answered to GET /.")
+    parameters = serializers.SerializerMethodField()
+
+    class Meta(ClamsAppSerializer.Meta):
+        fields = [*ClamsAppSerializer.Meta.fields, "metadata", "parameters"]
+
+    @extend_schema_field(ParameterSerializer(many=True))
+    def get_parameters(self, app: ClamsApp) -> list[dict]:
+        if app.app_metadata is None:
+            return []
+        return [
+            {
+                "name": p.name,
+                "type": p.type,
+                "description": p.description,
+                "default": p.default,
+                "required": p.required,
+                "choices": list(p.choices),
+                "multivalued": p.multivalued,
+            }
+            for p in app.app_metadata.parameters
+        ]
+
+
+# Pipelines
+
+
+class PipelineStepSerializer(StrictFields, serializers.ModelSerializer):
+    app = serializers.PrimaryKeyRelatedField(queryset=ClamsApp.objects.all(), error_messages=does_not_exist("app"))
+    app_name = serializers.CharField(source="app.name", read_only=True)
+    parameters = serializers.JSONField(
+        required=False,
+        help_text='The step\'s runtime parameters as a JSON object, for example {"threshold": 0.5}.',
+    )
+
+    class Meta:
+        model = PipelineStep
+        fields = ["position", "app", "app_name", "parameters"]
+        read_only_fields = ["position"]
+
+    def validate_parameters(self, parameters: Any) -> Any:
+        if find_nul(parameters):
+            raise serializers.ValidationError("Parameters cannot contain NUL characters (\\u0000).")
+        return parameters
+
+    def validate(self, attrs: dict) -> dict:
+        """The checks of the admin's step form: an enabled app, with metadata, and parameters it accepts."""
+        app, parameters = attrs["app"], attrs.setdefault("parameters", {})
+        errors: dict[str, Any] = {}
+        if not app.enabled:
+            errors["app"] = [f"App '{app.name}' is disabled; enable it or choose another app."]
+        metadata = app.app_metadata
+        if metadata is None:
+            errors.setdefault("app", []).append(
+                f"Chowda has no metadata for app '{app.name}', so it cannot check the parameters; "
+                "refresh the app's metadata first."
+            )
+        else:
+            problems = validate_parameters(metadata, parameters)
+            if problems:
+                errors["parameters"] = problems.get(ALL, problems)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class PipelineSerializer(StrictFields, serializers.ModelSerializer):
+    steps = PipelineStepSerializer(
+        many=True,
+        required=False,
+        help_text="The steps in order; writing them replaces all the pipeline's steps (positions 1, 2, …).",
+    )
+
+    class Meta:
+        model = Pipeline
+        fields = ["id", "name", "description", "steps", "created_at", "updated_at"]
+
+    @transaction.atomic
+    def create(self, validated_data: dict) -> Pipeline:
+        steps = validated_data.pop("steps", [])
+        pipeline = super().create(validated_data)
+        self._replace_steps(pipeline, steps)
+        return pipeline
+
+    @transaction.atomic
+    def update(self, pipeline: Pipeline, validated_data: dict) -> Pipeline:
+        steps = validated_data.pop("steps", None)
+        pipeline = super().update(pipeline, validated_data)
+        if steps is not None:
+            self._replace_steps(pipeline, steps)
+        return pipeline
+
+    @staticmethod
+    def _replace_steps(pipeline: Pipeline, steps: list[dict]) -> None:
+        pipeline.steps.all().delete()
+        PipelineStep.objects.bulk_create(
+            PipelineStep(pipeline=pipeline, position=position, app=step["app"], parameters=step["parameters"])
+            for position, step in enumerate(steps, start=1)
+        )
+
+
+class PipelineDetailSerializer(PipelineSerializer):
+    warnings = serializers.SerializerMethodField(
+        help_text="Steps whose required inputs neither the media nor an earlier step provides."
+    )
+
+    class Meta(PipelineSerializer.Meta):
+        fields = [*PipelineSerializer.Meta.fields, "warnings"]
+
+    def get_warnings(self, pipeline: Pipeline) -> list[str]:
+        return pipeline_warnings(pipeline)
+
+
+# Media, collections, batches
+
+
+class MediaFileSerializer(StrictFields, serializers.ModelSerializer):
+    class Meta:
+        model = MediaFile
+        fields = ["id", "guid", "location", "mime_type", "document_type", "created_at"]
+        extra_kwargs = {
+            "document_type": {"required": False, "help_text": "Leave out to take it from the MIME type."},
+        }
+
+    def validate(self, attrs: dict) -> dict:
+        current = {
+            name: getattr(self.instance, name) for name in ("mime_type", "document_type") if self.instance is not None
+        }
+        merged = {**current, **attrs}
+        if not merged.get("document_type"):
+            document_type = DocumentType.for_mime(merged.get("mime_type", ""))
+            if document_type is None:
+                raise serializers.ValidationError(
+                    {
+                        "document_type": [
+                            f"MIME type {merged.get('mime_type')!r} does not tell whether the file is video, audio, "
+                            "image or text: give the document type."
+                        ]
+                    }
+                )
+            attrs["document_type"] = merged["document_type"] = document_type
+        MediaFile(mime_type=merged["mime_type"], document_type=merged["document_type"]).clean()
+        return attrs
+
+
+class CollectionSerializer(StrictFields, serializers.ModelSerializer):
+    file_count = serializers.IntegerField(read_only=True, help_text="How many media files the collection holds.")
+    media_files = MediaFileIdsField(
+        write_only=True,
+        required=False,
+        help_text="The ids of the media files the collection holds (replacing them all). "
+        "Read them with GET /api/media-files/?collection=<id>.",
+    )
+
+    class Meta:
+        model = Collection
+        fields = ["id", "name", "description", "file_count", "media_files", "created_at"]
+
+    @transaction.atomic
+    def create(self, validated_data: dict) -> Collection:
+        media_files = validated_data.pop("media_files", [])
+        collection = super().create(validated_data)
+        collection.media_files.set(media_files)
+        return collection
+
+    @transaction.atomic
+    def update(self, collection: Collection, validated_data: dict) -> Collection:
+        media_files = validated_data.pop("media_files", None)
+        collection = super().update(collection, validated_data)
+        if media_files is not None:
+            collection.media_files.set(media_files)
+        return collection
+
+
+class RunCountsSerializer(serializers.Serializer):
+    """How many of the batch's runs are in each status."""
+
+    queued = serializers.IntegerField()
+    running = serializers.IntegerField()
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class BatchSerializer(StrictFields, serializers.ModelSerializer):
+    """Read from a queryset made with ``Batch.objects.with_counts()``."""
+
+    pipeline = serializers.PrimaryKeyRelatedField(
+        queryset=Pipeline.objects.all(), allow_null=True, required=False, error_messages=does_not_exist("pipeline")
+    )
+    input_batch = serializers.PrimaryKeyRelatedField(
+        queryset=Batch.objects.all(),
+        allow_null=True,
+        required=False,
+        error_messages=does_not_exist("batch"),
+        help_text="Start from the output MMIF of this batch instead of from the media files.",
+    )
+    media_files = MediaFileIdsField(
+        write_only=True,
+        required=False,
+        help_text="The ids of the media files to run (replacing them all). "
+        "Read them with GET /api/media-files/?batch=<id>.",
+    )
+    media_count = serializers.IntegerField(read_only=True, help_text="How many media files the batch holds.")
+    runs = serializers.SerializerMethodField(help_text="How many of the batch's latest runs are in each status.")
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="The username of who created the batch."
+    )
+
+    class Meta:
+        model = Batch
+        fields = [
+            "id",
+            "name",
+            "description",
+            "pipeline",
+            "input_batch",
+            "media_files",
+            "media_count",
+            "runs",
+            "created_by",
+            "created_at",
+        ]
+
+    @extend_schema_field(RunCountsSerializer)
+    def get_runs(self, batch: Batch) -> dict[str, int]:
+        return {status.value: getattr(batch, f"runs_{status}") for status in RUN_STATUSES}
+
+    def validate(self, attrs: dict) -> dict:
+        if "input_batch" in attrs:
+            Batch(pk=getattr(self.instance, "pk", None), input_batch=attrs["input_batch"]).clean()
+        return attrs
+
+    @transaction.atomic
+    def create(self, validated_data: dict) -> Batch:
+        media_files = validated_data.pop("media_files", [])
+        batch = super().create(validated_data)
+        batch.media_files.set(media_files)
+        return batch
+
+    @transaction.atomic
+    def update(self, batch: Batch, validated_data: dict) -> Batch:
+        media_files = validated_data.pop("media_files", None)
+        batch = super().update(batch, validated_data)
+        if media_files is not None:
+            batch.media_files.set(media_files)
+        return batch
+
+
+class ImportMediaSerializer(StrictFields, serializers.Serializer):
+    guids = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="GUIDs one per line, or separated by commas, spaces or semicolons. "
+        "Text whose first line is the header guid,location,mime is read as CSV.",
+    )
+    csv = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="CSV text: a header line naming the columns guid, location (optional) and mime (optional), "
+        "then one media file per line.",
+    )
+    batch = serializers.PrimaryKeyRelatedField(
+        queryset=Batch.objects.all(), required=False, allow_null=True, error_messages=does_not_exist("batch")
+    )
+    new_batch_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    collection = serializers.PrimaryKeyRelatedField(
+        queryset=Collection.objects.all(), required=False, allow_null=True, error_messages=does_not_exist("collection")
+    )
+    new_collection_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def validate_new_collection_name(self, name: str) -> str:
+        if name and Collection.objects.filter(name=name).exists():
+            raise serializers.ValidationError(
+                f"A collection named {name!r} already exists: give its id as collection instead."
+            )
+        return name
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = {
+            "guids": "",
+            "csv": "",
+            "batch": None,
+            "new_batch_name": "",
+            "collection": None,
+            "new_collection_name": "",
+            **attrs,
+        }
+        errors = {}
+        if attrs["batch"] and attrs["new_batch_name"]:
+            errors["new_batch_name"] = ["Give an existing batch or name a new one, not both."]
+        if attrs["collection"] and attrs["new_collection_name"]:
+            errors["new_collection_name"] = ["Give an existing collection or name a new one, not both."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        if bool(attrs["guids"].strip()) == bool(attrs["csv"].strip()):
+            raise serializers.ValidationError("Send GUIDs in guids or CSV text in csv (one of the two).")
+        return attrs
+
+
+class LineErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True, help_text="The line number, or null for the input as a whole.")
+    text = serializers.CharField(help_text="The line as it was sent.")
+    reason = serializers.CharField()
+
+
+class ImportResultSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    created = serializers.IntegerField(help_text="New media files (that would have been) created.")
+    existing = serializers.IntegerField(help_text="GUIDs that were already known.")
+    errors = LineErrorSerializer(many=True)
+    batch = serializers.IntegerField(allow_null=True, source="batch.pk", default=None)
+    collection = serializers.IntegerField(allow_null=True, source="collection.pk", default=None)
+
+
+# Runs
+
+
+def seconds(duration: timedelta | None) -> float | None:
+    return duration.total_seconds() if duration is not None else None
+
+
+@extend_schema_field({"type": "string", "enum": [s.value for s in RUN_STATUSES]}, component_name="RunStatus")
+class RunStatusField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "enum": [s.value for s in Status]}, component_name="StepStatus")
+class StepStatusField(serializers.CharField):
+    """A run's statuses, and skipped: the step never ran because an earlier one failed or the run was cancelled."""
+
+
+class StepRunSerializer(serializers.ModelSerializer):
+    status = StepStatusField(read_only=True)
+    error = serializers.CharField(
+        source="error_message", read_only=True, help_text="What went wrong, as the app or Chowda said it."
+    )
+    mmif_url = serializers.SerializerMethodField(help_text="The step's output MMIF, or its error MMIF.")
+
+    class Meta:
+        model = StepRun
+        fields = [
+            "position",
+            "app",
+            "app_name",
+            "parameters",
+            "status",
+            "attempts",
+            "started_at",
+            "finished_at",
+            "duration",
+            "http_status",
+            "error",
+            "stack_trace",
+            "summary",
+            "mmif_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_mmif_url(self, step: StepRun) -> str | None:
+        if not (step.output_mmif or step.error_mmif):
+            return None
+        return absolute(self.context, "api:run-step-mmif", step.run_id, step.position)
+
+
+class RunSerializer(serializers.ModelSerializer):
+    """Read from a queryset annotated with ``duration`` and with ``media_file`` selected."""
+
+    guid = serializers.CharField(source="media_file.guid", read_only=True)
+    status = RunStatusField(read_only=True)
+    duration = serializers.SerializerMethodField(help_text="Seconds from start to finish.")
+    mmif_url = serializers.SerializerMethodField(help_text="The final MMIF, once the run has succeeded.")
+
+    class Meta:
+        model = Run
+        fields = [
+            "id",
+            "batch",
+            "media_file",
+            "guid",
+            "status",
+            "attempt",
+            "retry_of",
+            "superseded",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration",
+            "mmif_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_duration(self, run: Run) -> float | None:
+        return seconds(run.duration)
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_mmif_url(self, run: Run) -> str | None:
+        return absolute(self.context, "api:run-mmif", run.pk) if run.final_mmif else None
+
+
+class RunDetailSerializer(RunSerializer):
+    steps = StepRunSerializer(many=True, read_only=True)
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "steps"]
+        read_only_fields = fields
+
+
+def absolute(context: dict, name: str, *args) -> str:
+    path = reverse(name, args=args)
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+# Batch and run actions
+
+
+class StartResultSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    started = serializers.IntegerField(help_text="Files whose run was started now.")
+    already = serializers.IntegerField(help_text="Files that were already queued, running or done.")
+    without_input = serializers.ListField(
+        child=serializers.CharField(), help_text="GUIDs of files that have no output in the input batch."
+    )
+
+
+class CountResultSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    count = serializers.IntegerField(help_text="How many runs were cancelled or retried.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong and what to do about it.")
