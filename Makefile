@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: test lint docs check install-dev clean bench
+.PHONY: run demo test lint docs check install install-dev clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,32 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 install-dev: $(STAMP)
+
+RUN_STAMP := $(VENV)/.installed
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+install: $(RUN_STAMP)
+
+# A secret key made once for this machine, so the embedded set-up runs with debug off.
+SECRET_KEY_FILE := var/secret_key
+$(SECRET_KEY_FILE):
+	mkdir -p var
+	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+	chmod 600 $@
+
+# Served on loopback over plain HTTP, so session cookies cannot be HTTPS-only.
+LOCAL_ENV = CHOWDA_SECRET_KEY="$${CHOWDA_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}" \
+	CHOWDA_SECURE_COOKIES="$${CHOWDA_SECURE_COOKIES:-false}"
+
+## Start Chowda in the foreground: embedded Redis, Daphne on 127.0.0.1:8000 and a Celery worker.
+run: $(RUN_STAMP) $(SECRET_KEY_FILE)
+	$(LOCAL_ENV) $(BIN)/python manage.py launch
+
+## The same, plus the demo CLAMS apps and demo data (an admin, a pipeline, media and a batch).
+demo: $(RUN_STAMP) $(SECRET_KEY_FILE)
+	$(LOCAL_ENV) $(BIN)/python manage.py launch --demo
 
 CHROMIUM := /usr/bin/chromium
 

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from chowda_site.health import healthz
+
 admin.site.site_header = "Chowda"
 admin.site.site_title = "Chowda"
 admin.site.index_title = "Pipelines of CLAMS apps over archive media"
@@ -9,6 +11,7 @@ admin.site.index_title = "Pipelines of CLAMS apps over archive media"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("api/", include("api.urls")),
     path("", include("runs.urls")),
 ]

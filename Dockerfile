@@ -1,0 +1,29 @@
+# One image for every Chowda process: web (Daphne), worker (Celery), migrate and the demo apps.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    CHOWDA_MEDIA_ROOT=/data/mmif \
+    CHOWDA_STATIC_ROOT=/app/staticfiles
+
+# git: clams-python and mmif-python build their version from source at install time.
+RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY chowda_site chowda_site
+COPY clams_apps clams_apps
+COPY pipelines pipelines
+COPY batches batches
+COPY runs runs
+COPY api api
+COPY templates templates
+COPY manage.py ./
+RUN pip install -e . \
+    && CHOWDA_SECRET_KEY=build-only-collectstatic python manage.py collectstatic --noinput -v0 \
+    && useradd --create-home chowda && mkdir -p /data/mmif && chown chowda /data/mmif
+
+USER chowda
+EXPOSE 8000
+CMD ["python", "-m", "daphne", "-b", "0.0.0.0", "-p", "8000", "chowda_site.asgi:application"]

@@ -1,0 +1,64 @@
+"""docker-compose.yml and the Dockerfile refer only to things that exist in the project."""
+
+import importlib.util
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def module_exists(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def test_the_production_services_are_all_there():
+    assert set(COMPOSE["services"]) >= {
+        "postgres",
+        "redis",
+        "web",
+        "worker",
+        "migrate",
+        "demo-segmenter",
+        "demo-summarizer",
+    }
+    assert set(COMPOSE["volumes"]) >= {"postgres", "redis", "mmif"}
+
+
+def test_every_command_refers_to_something_in_the_project():
+    for name, service in COMPOSE["services"].items():
+        command = service.get("command")
+        if not command or service.get("image", "").startswith(("postgres", "redis")):
+            continue
+        if command[:2] == ["python", "manage.py"]:
+            assert (ROOT / "manage.py").exists(), name
+            assert command[2] == "migrate", name
+        elif command[:2] == ["python", "-m"]:
+            assert module_exists(command[2]), f"{name}: no module {command[2]}"
+            if command[2] == "daphne":
+                module, attribute = command[-1].split(":")
+                assert module_exists(module), name
+                assert attribute in (ROOT / (module.replace(".", "/") + ".py")).read_text(), name
+            if command[2] == "clams_apps.demo.serve":
+                assert command[3] in {"segmenter", "summarizer"}, name
+        elif command[0] == "celery":
+            assert command[1:3] == ["-A", "chowda_site"], name
+            assert (ROOT / "chowda_site" / "celery.py").exists(), name
+            assert "threads" in command, f"{name}: workers use a thread pool"
+        else:
+            raise AssertionError(f"{name}: unexpected command {command}")
+
+
+def test_configuration_comes_only_from_the_environment():
+    chowda = [s for s in COMPOSE["services"].values() if s.get("image") == "chowda:latest"]
+    assert chowda
+    for service in chowda:
+        assert service["environment"]["CHOWDA_SECRET_KEY"].startswith("${CHOWDA_SECRET_KEY")
+        assert service["environment"]["CHOWDA_REDIS_URL"] == "redis://redis:6379/0"
+
+
+def test_the_dockerfile_copies_every_django_app():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in ("chowda_site", "clams_apps", "pipelines", "batches", "runs", "api", "templates"):
+        assert f"COPY {package} {package}" in dockerfile
