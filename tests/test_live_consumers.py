@@ -1,5 +1,7 @@
 """The live pages' websockets: who may connect, snapshot first, then events as steps change."""
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -115,3 +117,34 @@ async def test_the_real_stack_checks_the_session_and_the_origin(batch, viewer):
     anonymous = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://localhost")])
     connected, _ = await anonymous.connect()
     assert not connected
+
+
+@pytest.mark.usefixtures("celery_worker")
+async def test_the_newest_counts_are_right_after_a_flood_of_events(viewer, runner_apps, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    batch = await sync_to_async(flood_batch)(runner_apps)
+    communicator, _, _ = await connect(f"/ws/batches/{batch.pk}/", viewer)
+    latest = await communicator.receive_json_from(timeout=5)
+
+    await sync_to_async(services.batch_start)(batch)
+    while latest["batch_counts"].get("succeeded") != 30:
+        event = await communicator.receive_json_from(timeout=30)
+        if "batch_counts" in event and event["seq"] > latest["seq"]:
+            latest = event
+
+    await asyncio.sleep(0.5)  # anything still in flight must not be newer, or must agree
+    while not await communicator.receive_nothing(timeout=0.2):
+        event = await communicator.receive_json_from()
+        if "batch_counts" in event and event["seq"] > latest["seq"]:
+            latest = event
+    assert latest["batch_counts"] == {"queued": 0, "running": 0, "succeeded": 30, "failed": 0, "cancelled": 0}
+    await communicator.disconnect()
+
+
+def flood_batch(runner_apps):
+    from tests.runner_helpers import register
+
+    for _url, behaviour in runner_apps.values():
+        behaviour.reset()
+    step = PipelineStepFactory(position=1, app=register(runner_apps, "first", max_concurrency=8))
+    return BatchFactory(pipeline=step.pipeline, media_files=MediaFileFactory.create_batch(30))

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.storage import default_storage
 from mmif import Mmif
 
+from runs.execution import execute_step
 from runs.models import Run, Status, StepRun
 from runs.services import RunnerError, batch_cancel, batch_retry_failed, batch_start
 from tests.factories import BatchFactory, MediaFileFactory, PipelineFactory, PipelineStepFactory
@@ -289,3 +290,15 @@ def test_retry_of_a_batch_without_failures_does_nothing(runner_apps):
 
     assert batch_retry_failed(batch) == 0
     assert Run.objects.filter(batch=batch).count() == 2
+
+
+def test_a_step_delivered_again_after_it_finished_is_not_sent_again(runner_apps):
+    batch = make_batch(runner_apps, [("first", {})], files=1)
+    batch_start(batch)
+    [run] = wait_until_finished(batch)
+    step = run.steps.get()
+
+    outcome = execute_step(step.pk, None, waits=0)
+
+    assert outcome.output_name == step.output_mmif.name
+    assert runner_apps["first"][1].requests == 1
