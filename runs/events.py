@@ -120,9 +120,12 @@ def _publish_runs(run_ids: list[int]) -> None:
     from runs.models import Run
 
     try:
+        from runs.services import chunks
+
         by_batch: dict[int, list] = {}
-        for run in Run.objects.filter(pk__in=run_ids).select_related("media_file").iterator():
-            by_batch.setdefault(run.batch_id, []).append(run)
+        for chunk in chunks(run_ids):
+            for run in Run.objects.filter(pk__in=chunk).select_related("media_file"):
+                by_batch.setdefault(run.batch_id, []).append(run)
         for batch_id, batch_runs in by_batch.items():
             seq = _next_seq(batch_id)
             counts = batch_counts(batch_id)

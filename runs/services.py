@@ -74,6 +74,12 @@ def pipeline_snapshot(pipeline: Pipeline) -> list[dict]:
     ]
 
 
+def chunks(ids: list[int], size: int = 500):
+    """Slices of a list of ids small enough for one query's parameters on every database."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 def _latest_runs(batch_id: int):
     return Run.objects.filter(batch_id=batch_id, superseded=False)
 
@@ -107,14 +113,16 @@ def batch_start(batch: Batch) -> StartResult:
         if batch.pipeline is None:
             raise RunnerError(f"Batch '{batch.name}' has no pipeline: choose one on the batch's page, then start it.")
         snapshot = pipeline_snapshot(batch.pipeline)
-        files = list(files_to_start(batch).order_by("guid"))
+        to_start = files_to_start(batch)
+        files = list(to_start.order_by("guid"))
         result = StartResult(already=batch.media_files.count() - len(files))
 
+        # Subqueries, not lists of ids: a batch may hold more files than a query may have parameters.
         sources: dict[int, str] = {}
         if batch.input_batch_id:
             inputs = (
                 _latest_runs(batch.input_batch_id)
-                .filter(status=Status.SUCCEEDED, media_file__in=files)
+                .filter(status=Status.SUCCEEDED, media_file__in=to_start.values("pk"))
                 .exclude(final_mmif="")
                 .order_by("finished_at")
                 .values_list("media_file_id", "final_mmif")
@@ -123,8 +131,9 @@ def batch_start(batch: Batch) -> StartResult:
             result.without_input = [f.guid for f in files if f.pk not in sources]
             files = [f for f in files if f.pk in sources]
 
-        previous = {run.media_file_id: run for run in _latest_runs(batch.pk).filter(media_file__in=files)}
-        Run.objects.filter(pk__in=[run.pk for run in previous.values()]).update(superseded=True)
+        previous_runs = _latest_runs(batch.pk).filter(media_file__in=to_start.values("pk"))
+        previous = {run.media_file_id: run for run in previous_runs}
+        previous_runs.update(superseded=True)
         runs = Run.objects.bulk_create(
             Run(
                 batch=batch,
@@ -181,10 +190,12 @@ def runs_cancel(runs, *, reason: str = "Cancelled.") -> int:
     now = timezone.now()
     with transaction.atomic():
         ids = list(runs.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
-        cancelled = Run.objects.filter(pk__in=ids, status__in=ACTIVE_STATUSES).update(
-            status=Status.CANCELLED, finished_at=now, error=reason
-        )
-        StepRun.objects.filter(run_id__in=ids, status=Status.QUEUED).update(status=Status.SKIPPED)
+        cancelled = 0
+        for chunk in chunks(ids):
+            cancelled += Run.objects.filter(pk__in=chunk, status__in=ACTIVE_STATUSES).update(
+                status=Status.CANCELLED, finished_at=now, error=reason
+            )
+            StepRun.objects.filter(run_id__in=chunk, status=Status.QUEUED).update(status=Status.SKIPPED)
         events.runs_changed(ids)
     return cancelled
 
@@ -208,16 +219,22 @@ def batch_retry_failed(batch: Batch) -> int:
     """
     with transaction.atomic():
         Batch.objects.select_for_update().get(pk=batch.pk)
-        old_runs = list(runs_to_retry(batch).prefetch_related("steps"))
-        launches = [_retry(run) for run in old_runs]
-        Run.objects.filter(pk__in=[run.pk for run in old_runs]).update(superseded=True)
-        events.runs_changed(Run.objects.filter(retry_of__in=old_runs).values_list("pk", flat=True))
-        launches = [launch for launch in launches if launch is not None]
+        old_runs = list(runs_to_retry(batch))
+        old_ids = [run.pk for run in old_runs]
+        steps: dict[int, list[StepRun]] = {}
+        for chunk in chunks(old_ids):
+            for step in StepRun.objects.filter(run_id__in=chunk).order_by("position"):
+                steps.setdefault(step.run_id, []).append(step)
+        retried = [_retry(run, steps.get(run.pk, [])) for run in old_runs]
+        for chunk in chunks(old_ids):
+            Run.objects.filter(pk__in=chunk).update(superseded=True)
+        events.runs_changed(new.pk for new, _launch in retried)
+        launches = [launch for _new, launch in retried if launch is not None]
         transaction.on_commit(lambda: enqueue(launches))
     return len(old_runs)
 
 
-def _retry(old: Run) -> Launch | None:
+def _retry(old: Run, old_steps: list[StepRun]) -> tuple[Run, Launch | None]:
     new = Run.objects.create(
         batch_id=old.batch_id,
         media_file_id=old.media_file_id,
@@ -227,7 +244,7 @@ def _retry(old: Run) -> Launch | None:
         source_mmif=old.source_mmif,
     )
     kept, todo, input_name = [], [], None
-    for step in old.steps.all():
+    for step in old_steps:
         if not todo and step.status == Status.SUCCEEDED and step.output_mmif:
             kept.append(_copy_succeeded(step, new))
             input_name = step.output_mmif.name
@@ -248,10 +265,10 @@ def _retry(old: Run) -> Launch | None:
         Run.objects.filter(pk=new.pk).update(
             status=Status.SUCCEEDED, final_mmif=input_name, started_at=now, finished_at=now
         )
-        return None
+        return new, None
     if kept:
         Run.objects.filter(pk=new.pk).update(status=Status.RUNNING, started_at=timezone.now())
-    return Launch(new.pk, [step.pk for step in todo], input_name)
+    return new, Launch(new.pk, [step.pk for step in todo], input_name)
 
 
 def _copy_succeeded(step: StepRun, run: Run) -> StepRun:
