@@ -36,27 +36,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def redis_command(port: int, data_dir: Path, *, durable: bool) -> list[str]:
+    """The command line of a loopback-only Redis on ``port`` keeping its data (when durable) in ``data_dir``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
+        "--save", "", "--appendonly", "yes" if durable else "no", "--protected-mode", "yes",
+    ]  # fmt: skip
+
+
 def start_redis(port: int, data_dir: Path, *, durable: bool = True) -> subprocess.Popen:
     """Start redis-server on 127.0.0.1:port keeping its data in data_dir; returns once it accepts connections.
 
     Raises RuntimeError naming the reason if it does not come up within ten seconds.
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    command = [
-        redis_server_binary(),
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        str(data_dir),
-        "--save",
-        "",
-        "--appendonly",
-        "yes" if durable else "no",
-        "--protected-mode",
-        "yes",
-    ]
+    command = redis_command(port, data_dir, durable=durable)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -66,14 +66,10 @@ def run_event(run) -> dict:
     }
 
 
-def step_event(step) -> dict:
+def step_state(step) -> dict:
+    """A step as the live pages show it (in snapshots and in events alike)."""
     return {
-        "type": "step",
-        "batch": step.run.batch_id,
-        "run": step.run_id,
-        "media_file": step.run.media_file_id,
-        "guid": step.run.media_file.guid,
-        "step": step.position,
+        "position": step.position,
         "app": step.app_name,
         "status": step.status,
         "attempts": step.attempts,
@@ -83,6 +79,18 @@ def step_event(step) -> dict:
         "started_at": step.started_at.isoformat() if step.started_at else None,
         "finished_at": step.finished_at.isoformat() if step.finished_at else None,
         "counts": annotation_counts(step.summary),
+    }
+
+
+def step_event(step) -> dict:
+    return {
+        "type": "step",
+        "batch": step.run.batch_id,
+        "run": step.run_id,
+        "media_file": step.run.media_file_id,
+        "guid": step.run.media_file.guid,
+        "step": step.position,
+        **step_state(step),
     }
 
 

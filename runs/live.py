@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from batches.models import Batch
 from clams_apps.models import ClamsApp
-from runs.events import annotation_counts, batch_counts, current_seq
+from runs.events import batch_counts, current_seq, step_state
 from runs.models import ACTIVE_STATUSES, Run, Status, StepRun
 
 PAGE_SIZE = 50
@@ -35,21 +35,6 @@ def batch_columns(batch: Batch) -> list[dict]:
     return [{"position": s["position"], "app": s["app_name"], "app_id": s["app_id"]} for s in snapshot]
 
 
-def step_json(step: StepRun) -> dict:
-    return {
-        "position": step.position,
-        "app": step.app_name,
-        "status": step.status,
-        "attempts": step.attempts,
-        "duration": step.duration,
-        "http_status": step.http_status,
-        "error": step.error_message,
-        "started_at": _iso(step.started_at),
-        "finished_at": _iso(step.finished_at),
-        "counts": annotation_counts(step.summary),
-    }
-
-
 def batch_snapshot(batch: Batch, *, page: int = 1, status: str | None = None) -> dict:
     """Header figures and one page of rows (a media file each, with its latest run's steps)."""
     seq = current_seq(batch.pk)  # first: whatever is read below is at least this recent
@@ -68,7 +53,7 @@ def batch_snapshot(batch: Batch, *, page: int = 1, status: str | None = None) ->
     runs = {run.pk: run for run in Run.objects.filter(pk__in=run_ids)}
     steps: dict[int, dict] = {}
     for step in StepRun.objects.filter(run_id__in=run_ids).order_by("position"):
-        steps.setdefault(step.run_id, {})[str(step.position)] = step_json(step)
+        steps.setdefault(step.run_id, {})[str(step.position)] = step_state(step)
     rows = []
     for row in current.object_list:
         run = runs.get(row["run_id"])
@@ -166,9 +151,8 @@ def run_snapshot(run: Run) -> dict:
             for kind, stored in [("input", step.input_mmif), ("output", step.output_mmif), ("error", step.error_mmif)]
             if stored
         }
-        steps.append(
-            {**step_json(step), "stack_trace": step.stack_trace, "links": links, "views": step.summary.get("views", [])}
-        )
+        views = step.summary.get("views", [])
+        steps.append({**step_state(step), "stack_trace": step.stack_trace, "links": links, "views": views})
     return {
         "type": "snapshot",
         "seq": current_seq(run.batch_id),

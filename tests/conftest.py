@@ -67,6 +67,16 @@ def viewer_client(client, viewer):
 
 
 @pytest.fixture
+def api(curator):
+    """An API client signed in as the curator (tests switch persona with ``api.force_authenticate``)."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(curator)
+    return client
+
+
+@pytest.fixture
 def superuser_client(client, superuser):
     client.force_login(superuser)
     return client

@@ -1,20 +1,12 @@
 """Registering, reading, changing and refreshing CLAMS apps through the API."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from clams_apps.models import ClamsApp, Health
 from clams_apps.services import app_register
 from tests.factories import ClamsAppFactory, PipelineStepFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(curator):
-    client = APIClient()
-    client.force_authenticate(curator)
-    return client
 
 
 def test_creating_an_app_fetches_its_metadata_and_takes_its_name(api, clams_apps_served):

@@ -6,7 +6,6 @@ import zipfile
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from rest_framework.test import APIClient
 
 from batches.models import Batch
 from runs.models import Run, Status
@@ -21,13 +20,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(curator):
-    client = APIClient()
-    client.force_authenticate(curator)
-    return client
 
 
 @pytest.fixture

@@ -1,19 +1,11 @@
 """Bad requests get a 400 or 413 with a sentence, as JSON; never a 500."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from batches.models import MediaFile
 from tests.factories import ClamsAppFactory, MediaFileFactory, RunFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(curator):
-    client = APIClient()
-    client.force_authenticate(curator)
-    return client
 
 
 def post_raw(api, url, body: bytes, content_type="application/json"):

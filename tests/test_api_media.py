@@ -9,13 +9,6 @@ from tests.factories import BatchFactory, CollectionFactory, MediaFileFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api(curator):
-    client = APIClient()
-    client.force_authenticate(curator)
-    return client
-
-
 @pytest.fixture(autouse=True)
 def location_template(settings):
     settings.MEDIA_LOCATION_TEMPLATE = "file:///media/{guid}.mp4"

@@ -4,7 +4,6 @@ import json
 
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from batches.models import DocumentType
 from pipelines.models import Pipeline, PipelineStep
@@ -12,13 +11,6 @@ from tests import clams_test_apps
 from tests.factories import BatchFactory, ClamsAppFactory, MediaFileFactory, PipelineFactory, PipelineStepFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(curator):
-    client = APIClient()
-    client.force_authenticate(curator)
-    return client
 
 
 @pytest.fixture

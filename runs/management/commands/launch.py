@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from chowda_site.celery import app as celery_app
-from chowda_site.redis_server import RedisNotFound, redis_server_binary
+from chowda_site.redis_server import RedisNotFound, redis_command
 from runs.launcher import Launcher, LaunchError, Service, listening, python_module
 
 DEMO_APPS = [("segmenter", "Demo segmenter"), ("summarizer", "Demo summarizer")]
@@ -111,29 +111,10 @@ class Command(BaseCommand):
             self.stdout.write(f"  {'Redis (external)':<28} {settings.REDIS_URL}")
             return
         launcher.need_port("Redis", "127.0.0.1", port, "--redis-port or CHOWDA_REDIS_PORT")
-        (data_dir / "redis").mkdir(parents=True, exist_ok=True)
         url = f"redis://127.0.0.1:{port}/0"
-        launcher.start(
-            Service(
-                "Redis (embedded)",
-                # appendonly: queued work survives a restart.
-                [
-                    redis_server_binary(),
-                    "--port",
-                    str(port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--dir",
-                    str(data_dir / "redis"),
-                    "--appendonly",
-                    "yes",
-                    "--save",
-                    "",
-                ],
-                url,
-                listening("127.0.0.1", port),
-            )
-        )
+        # appendonly: queued work survives a restart.
+        command = redis_command(port, data_dir / "redis", durable=True)
+        launcher.start(Service("Redis (embedded)", command, url, listening("127.0.0.1", port)))
         # Children read it from the environment; this process uses it to ping the worker.
         os.environ["CHOWDA_REDIS_URL"] = url
         settings.REDIS_URL = url
