@@ -10,6 +10,7 @@ from clams_apps.models import ClamsApp
 from pipelines.models import Pipeline
 
 pytestmark = pytest.mark.django_db
+PASSWORD = "the-admin-password"  # pragma: allowlist secret
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +36,12 @@ def everything():
 
 
 def test_it_seeds_users_apps_pipeline_media_and_a_batch(demo_apps, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("CHOWDA_ADMIN_PASSWORD", "the-admin-password")
+    monkeypatch.setenv("CHOWDA_ADMIN_PASSWORD", PASSWORD)
 
     out = seed(demo_apps, tmp_path, capsys)
 
     assert "user 'admin' created with password $CHOWDA_ADMIN_PASSWORD" in out
-    assert authenticate(username="admin", password="the-admin-password").is_superuser
+    assert authenticate(username="admin", password=PASSWORD).is_superuser
     curator = get_user_model().objects.get(username="curator")
     assert curator.has_perm("batches.run_batch") and not curator.is_superuser
     batch = Batch.objects.get(name="Demo batch")
@@ -73,7 +74,7 @@ def test_an_app_that_moved_gets_its_new_url(demo_apps, tmp_path, capsys):
 
 
 def test_it_says_to_start_the_apps_when_they_are_not_running(tmp_path, capsys, unreachable_url):
-    with pytest.raises(CommandError, match="cannot be reached.*Start the demo apps first"):
+    with pytest.raises(CommandError, match=r"cannot be reached.*Start the demo apps first"):
         seed({"segmenter": unreachable_url, "summarizer": unreachable_url}, tmp_path, capsys)
 
     assert not Batch.objects.exists()
