@@ -34,6 +34,8 @@ class ClamsAppForm(forms.ModelForm):
         endpoint = cleaned.get("endpoint")
         if not endpoint:
             return cleaned
+        if self.instance.pk and endpoint == self.instance.endpoint and not cleaned.get("enabled"):
+            return cleaned  # disabling an app (often because it is down) must not need it to answer
         try:
             self.fetched_metadata = fetch_metadata(endpoint)
         except AppError as exc:

@@ -129,7 +129,14 @@ def test_an_ftp_url_is_refused(curator_client):
 
 def test_editing_an_app_that_went_away_marks_it_unreachable_and_changes_nothing_else(curator_client, unreachable_url):
     app = ClamsAppFactory(endpoint=unreachable_url, name="asr", timeout=60)
-    form = {"name": "asr", "endpoint": unreachable_url, "description": "", "max_concurrency": 4, "timeout": 10}
+    form = {
+        "name": "asr",
+        "endpoint": unreachable_url,
+        "description": "",
+        "max_concurrency": 4,
+        "timeout": 10,
+        "enabled": "on",
+    }
 
     response = curator_client.post(reverse("admin:clams_apps_clamsapp_change", args=[app.pk]), form)
 
@@ -163,3 +170,14 @@ def test_viewers_cannot_register_or_refresh(viewer_client, clams_apps_served):
     assert add_app(viewer_client, endpoint=clams_apps_served["segmenter"]).status_code == 403
     changelist = viewer_client.get(reverse("admin:clams_apps_clamsapp_changelist")).content.decode()
     assert "refresh_metadata" not in changelist
+
+
+def test_an_app_that_went_away_can_still_be_disabled(curator_client, unreachable_url):
+    app = ClamsAppFactory(endpoint=unreachable_url, name="asr")
+    form = {"name": "asr", "endpoint": unreachable_url, "description": "", "max_concurrency": 1, "timeout": 3600}
+
+    response = curator_client.post(reverse("admin:clams_apps_clamsapp_change", args=[app.pk]), form)
+
+    assert response.status_code == 302
+    app.refresh_from_db()
+    assert not app.enabled
