@@ -11,3 +11,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The test database is dropped at the end of the session: no worker or consumer thread may keep a connection open.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+CELERY_DB_REUSE_MAX = None
