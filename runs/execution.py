@@ -43,6 +43,11 @@ def execute_step(step_run_id: int, input_name: str | None, *, waits: int) -> Out
     if app is None:
         services.step_fail(step, f"The app '{step.app_name}' of step {step.position} was deleted from Chowda.")
         return STOP
+    if not app.enabled:
+        services.step_fail(
+            step, f"App '{app.name}' was disabled, so it was not called; enable it, then use Retry failed."
+        )
+        return STOP
 
     input_name = input_name or _source(run)
     known_view_ids = _view_ids(step, input_name)

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.storage import default_storage
 from mmif import Mmif
 
+from runs import slots
 from runs.execution import execute_step
 from runs.models import Run, Status, StepRun
 from runs.services import RunnerError, batch_cancel, batch_retry_failed, batch_start
@@ -302,3 +303,20 @@ def test_a_step_delivered_again_after_it_finished_is_not_sent_again(runner_apps)
 
     assert outcome.output_name == step.output_mmif.name
     assert runner_apps["first"][1].requests == 1
+
+
+def test_an_app_disabled_while_its_steps_wait_is_not_called_and_the_step_says_why(runner_apps):
+    batch = make_batch(runner_apps, [("first", {})], files=1)
+    app = batch.pipeline.steps.get().app
+    slots.acquire(app.pk, "test", limit=1, hold_seconds=30)  # the step waits for this slot
+    batch_start(batch)
+    wait_for(lambda: Run.objects.filter(batch=batch).exists(), message="the run")
+    app.__class__.objects.filter(pk=app.pk).update(enabled=False)
+    slots.release(app.pk, "test")
+
+    [run] = wait_until_finished(batch)
+
+    [step] = run.steps.all()
+    assert run.status == Status.FAILED
+    assert step.error_message == "App 'first' was disabled, so it was not called; enable it, then use Retry failed."
+    assert runner_apps["first"][1].requests == 0
