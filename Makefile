@@ -78,6 +78,7 @@ check: $(STAMP)
 clean:
 	rm -rf $(VENV) var site .pytest_cache .coverage
 
-## Chowda's per-step overhead and throughput against a plain requests loop (bench/overhead.py).
+## Per-step overhead and throughput against a plain requests loop, and the memory one large MMIF takes.
 bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/memory.py
