@@ -1,3 +1,4 @@
+import json
 import os
 import socket
 import uuid
@@ -21,6 +22,28 @@ def clams_apps_served():
     yield {name: app.url for name, app in served.items()}
     for app in served.values():
         app.stop()
+
+
+def registered_test_app(app_class, name):
+    """A registered app whose metadata is what the real test app answers to GET /, without serving it."""
+    from tests.factories import ClamsAppFactory
+
+    return ClamsAppFactory(name=name, metadata=json.loads(app_class().appmetadata()))
+
+
+@pytest.fixture
+def segmenter(db):
+    return registered_test_app(clams_test_apps.Segmenter, "Test Segmenter")
+
+
+@pytest.fixture
+def transcriber(db):
+    return registered_test_app(clams_test_apps.Transcriber, "Test Transcriber")
+
+
+@pytest.fixture
+def ocr(db):
+    return registered_test_app(clams_test_apps.OcrOnImages, "Test OCR")
 
 
 @pytest.fixture

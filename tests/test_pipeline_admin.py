@@ -8,28 +8,12 @@ from django.utils.html import escape
 
 from batches.models import DocumentType
 from pipelines.models import Pipeline, PipelineStep
-from tests import clams_test_apps
 from tests.factories import BatchFactory, ClamsAppFactory, MediaFileFactory, PipelineFactory, PipelineStepFactory
 
 pytestmark = pytest.mark.django_db
 
 ADD_URL = reverse("admin:pipelines_pipeline_add")
 CHANGELIST_URL = reverse("admin:pipelines_pipeline_changelist")
-
-
-@pytest.fixture
-def segmenter():
-    return ClamsAppFactory(name="Test Segmenter", metadata=json.loads(clams_test_apps.Segmenter().appmetadata()))
-
-
-@pytest.fixture
-def transcriber():
-    return ClamsAppFactory(name="Test Transcriber", metadata=json.loads(clams_test_apps.Transcriber().appmetadata()))
-
-
-@pytest.fixture
-def ocr():
-    return ClamsAppFactory(name="Test OCR", metadata=json.loads(clams_test_apps.OcrOnImages().appmetadata()))
 
 
 def pipeline_form(name, steps, initial=()):

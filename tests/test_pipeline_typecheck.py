@@ -1,10 +1,7 @@
-import json
-
 import pytest
 
 from batches.models import DocumentType
 from pipelines.validation import pipeline_warnings, type_check
-from tests import clams_test_apps
 from tests.factories import (
     BatchFactory,
     ClamsAppFactory,
@@ -14,26 +11,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def app_like(app_class, name):
-    """A registered app whose metadata is what the real test app answers to GET /."""
-    return ClamsAppFactory(name=name, metadata=json.loads(app_class().appmetadata()))
-
-
-@pytest.fixture
-def segmenter():
-    return app_like(clams_test_apps.Segmenter, "Test Segmenter")
-
-
-@pytest.fixture
-def transcriber():
-    return app_like(clams_test_apps.Transcriber, "Test Transcriber")
-
-
-@pytest.fixture
-def ocr():
-    return app_like(clams_test_apps.OcrOnImages, "Test OCR")
 
 
 def pipeline_of(*apps):
