@@ -105,14 +105,14 @@ class BatchQuerySet(models.QuerySet):
         through = Batch.media_files.through
         annotations = {"media_count": count(through.objects.filter(batch=OuterRef("pk")))}
         for status in RUN_STATUSES:
-            annotations[f"runs_{status}"] = count(Run.objects.filter(batch=OuterRef("pk"), status=status))
+            annotations[f"runs_{status}"] = count(Run.objects.current().filter(batch=OuterRef("pk"), status=status))
         return self.annotate(**annotations)
 
     def with_progress(self, progress: str) -> "BatchQuerySet":
         """Batches whose runs are in one state: ``new``, ``active``, ``failed`` or ``finished``."""
         from runs.models import ACTIVE_STATUSES, Run, Status
 
-        runs = Run.objects.filter(batch=OuterRef("pk"))
+        runs = Run.objects.current().filter(batch=OuterRef("pk"))
         active = Exists(runs.filter(status__in=ACTIVE_STATUSES))
         failed = Exists(runs.filter(status__in=[Status.FAILED, Status.CANCELLED]))
         if progress == "new":

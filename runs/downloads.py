@@ -60,7 +60,8 @@ def batch_zip_response(batch) -> StreamingHttpResponse:
     from runs.models import Run, Status
 
     members = (
-        Run.objects.filter(batch=batch, superseded=False, status=Status.SUCCEEDED)
+        Run.objects.current()
+        .filter(batch=batch, status=Status.SUCCEEDED)
         .exclude(final_mmif="")
         .order_by("media_file__guid")
         .values_list("media_file__guid", "final_mmif")

@@ -38,7 +38,7 @@ def batch_counts(batch_id: int) -> dict[str, int]:
     from runs.models import RUN_STATUSES, Run
 
     counted = dict(
-        Run.objects.filter(batch_id=batch_id, superseded=False).order_by().values_list("status").annotate(n=Count("*"))
+        Run.objects.current().filter(batch_id=batch_id).order_by().values_list("status").annotate(n=Count("*"))
     )
     return {status.value: counted.get(status.value, 0) for status in RUN_STATUSES}
 

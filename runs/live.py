@@ -39,7 +39,7 @@ def batch_snapshot(batch: Batch, *, page: int = 1, status: str | None = None) ->
     """Header figures and one page of rows (a media file each, with its latest run's steps)."""
     seq = current_seq(batch.pk)  # first: whatever is read below is at least this recent
     columns = batch_columns(batch)
-    latest = Run.objects.filter(batch=batch, media_file=OuterRef("pk"), superseded=False).order_by("-pk")
+    latest = Run.objects.current().filter(batch=batch, media_file=OuterRef("pk")).order_by("-pk")
     files = batch.media_files.annotate(
         run_id=Subquery(latest.values("pk")[:1]), run_status=Subquery(latest.values("status")[:1])
     ).order_by("guid")
@@ -92,7 +92,7 @@ def batch_snapshot(batch: Batch, *, page: int = 1, status: str | None = None) ->
 
 def _timing(batch: Batch, columns: list[dict], counts: dict[str, int], total: int) -> dict:
     """Elapsed time, and an estimate of the time left from each app's recent successful steps."""
-    latest = Run.objects.filter(batch=batch, superseded=False)
+    latest = Run.objects.current().filter(batch=batch)
     span = latest.aggregate(start=Min("started_at"), end=Max("finished_at"))
     active = counts.get(Status.QUEUED, 0) + counts.get(Status.RUNNING, 0)
     elapsed = None

@@ -18,6 +18,12 @@ ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.SKIPPED)
 
 
+class RunQuerySet(models.QuerySet):
+    def current(self) -> "RunQuerySet":
+        """Each file's latest attempt: a retried or restarted run is kept for history but no longer counts."""
+        return self.filter(superseded=False)
+
+
 class Run(models.Model):
     """One media file through one pipeline within one batch."""
 
@@ -36,6 +42,8 @@ class Run(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()
 
     class Meta:
         ordering = ["batch", "media_file__guid", "attempt"]

@@ -80,24 +80,22 @@ def chunks(ids: list[int], size: int = 500):
         yield ids[start : start + size]
 
 
-def _latest_runs(batch_id: int):
-    return Run.objects.filter(batch_id=batch_id, superseded=False)
-
-
 def files_to_start(batch: Batch):
     """The batch's media files that have no queued, running or succeeded run in it."""
-    busy_or_done = _latest_runs(batch.pk).filter(
-        media_file=OuterRef("pk"), status__in=[Status.QUEUED, Status.RUNNING, Status.SUCCEEDED]
+    busy_or_done = (
+        Run.objects.current()
+        .filter(batch=batch)
+        .filter(media_file=OuterRef("pk"), status__in=[Status.QUEUED, Status.RUNNING, Status.SUCCEEDED])
     )
     return batch.media_files.filter(~Exists(busy_or_done))
 
 
 def runs_to_retry(batch: Batch):
-    return _latest_runs(batch.pk).filter(status__in=[Status.FAILED, Status.CANCELLED])
+    return Run.objects.current().filter(batch=batch).filter(status__in=[Status.FAILED, Status.CANCELLED])
 
 
 def runs_to_cancel(batch: Batch):
-    return _latest_runs(batch.pk).filter(status__in=ACTIVE_STATUSES)
+    return Run.objects.current().filter(batch=batch).filter(status__in=ACTIVE_STATUSES)
 
 
 def batch_start(batch: Batch) -> StartResult:
@@ -121,7 +119,8 @@ def batch_start(batch: Batch) -> StartResult:
         sources: dict[int, str] = {}
         if batch.input_batch_id:
             inputs = (
-                _latest_runs(batch.input_batch_id)
+                Run.objects.current()
+                .filter(batch_id=batch.input_batch_id)
                 .filter(status=Status.SUCCEEDED, media_file__in=to_start.values("pk"))
                 .exclude(final_mmif="")
                 .order_by("finished_at")
@@ -131,7 +130,7 @@ def batch_start(batch: Batch) -> StartResult:
             result.without_input = [f.guid for f in files if f.pk not in sources]
             files = [f for f in files if f.pk in sources]
 
-        previous_runs = _latest_runs(batch.pk).filter(media_file__in=to_start.values("pk"))
+        previous_runs = Run.objects.current().filter(batch=batch).filter(media_file__in=to_start.values("pk"))
         previous = {run.media_file_id: run for run in previous_runs}
         previous_runs.update(superseded=True)
         runs = Run.objects.bulk_create(

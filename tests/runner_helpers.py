@@ -18,11 +18,11 @@ def wait_for(condition, timeout: float = 30.0, message: str = "condition"):
 def wait_until_finished(batch, timeout: float = 30.0):
     """Wait until no run of the batch is queued or running; return its latest runs."""
     wait_for(
-        lambda: not Run.objects.filter(batch=batch, superseded=False, status__in=ACTIVE_STATUSES).exists(),
+        lambda: not Run.objects.current().filter(batch=batch, status__in=ACTIVE_STATUSES).exists(),
         timeout,
         f"batch {batch.name} to finish",
     )
-    return list(Run.objects.filter(batch=batch, superseded=False).select_related("media_file").order_by("pk"))
+    return list(Run.objects.current().filter(batch=batch).select_related("media_file").order_by("pk"))
 
 
 def register(runner_apps, name: str, **fields):

@@ -185,3 +185,18 @@ def test_curators_create_a_batch_in_the_admin_and_are_recorded_as_its_creator(cu
 
     assert response.status_code == 302
     assert Batch.objects.get(name="Mine").created_by == curator
+
+
+def test_a_retried_run_counts_once_in_the_list_and_the_filters(curator_client):
+    media = MediaFileFactory()
+    batch = BatchFactory(name="Retried", media_files=[media])
+    failed = RunFactory(batch=batch, media_file=media, status=Status.FAILED, superseded=True)
+    RunFactory(batch=batch, media_file=media, status=Status.SUCCEEDED, attempt=2, retry_of=failed)
+
+    counted = Batch.objects.with_counts().get(pk=batch.pk)
+
+    assert (counted.runs_failed, counted.runs_succeeded) == (0, 1)
+    assert list(Batch.objects.with_progress("finished")) == [batch]
+    assert not Batch.objects.with_progress("failed").exists()
+    page = curator_client.get(CHANGELIST).content.decode()
+    assert "1 succeeded" in page and "failed" not in page.split(">Retried</a>")[1].split("</tr>")[0]
