@@ -21,7 +21,7 @@ COPY api api
 COPY templates templates
 COPY manage.py ./
 RUN pip install -e . \
-    && CHOWDA_SECRET_KEY=build-only-collectstatic python manage.py collectstatic --noinput -v0 \
+    && python manage.py collectstatic --noinput -v0 \
     && useradd --create-home chowda && mkdir -p /data/mmif && chown chowda /data/mmif
 
 USER chowda

@@ -72,8 +72,8 @@ docs: $(STAMP) $(MERMAID)
 
 ## Django's system checks and the migration check.
 check: $(STAMP)
-	CHOWDA_DEBUG=true $(BIN)/python manage.py check
-	CHOWDA_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
 	rm -rf $(VENV) var site .pytest_cache .coverage

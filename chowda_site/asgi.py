@@ -11,7 +11,10 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from chowda_site.startup import refuse_development_key  # noqa: E402
 from runs.routing import websocket_urlpatterns  # noqa: E402
+
+refuse_development_key()
 
 application = ProtocolTypeRouter(
     {

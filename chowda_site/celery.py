@@ -3,9 +3,19 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chowda_site.settings")
 
 app = Celery("chowda")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def refuse_development_key(**kwargs):
+    from chowda_site.startup import DEVELOPMENT_KEY_REFUSED, using_development_key
+
+    if using_development_key():
+        # Celery logs and ignores exceptions from signal handlers; SystemExit stops the worker.
+        raise SystemExit(DEVELOPMENT_KEY_REFUSED)

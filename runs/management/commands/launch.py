@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from chowda_site.celery import app as celery_app
 from chowda_site.redis_server import RedisNotFound, redis_command
+from chowda_site.startup import DEVELOPMENT_KEY_REFUSED, using_development_key
 from runs.launcher import Launcher, LaunchError, Service, listening, python_module
 
 DEMO_APPS = [("segmenter", "Demo segmenter"), ("summarizer", "Demo summarizer")]
@@ -43,6 +44,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host, port, redis_port, concurrency, demo, demo_port, data_dir, **options):
+        if using_development_key():  # every child would refuse it: say so once, before starting any
+            raise CommandError(DEVELOPMENT_KEY_REFUSED)
         launcher = Launcher(self.stdout.write, data_dir / "logs")
         try:
             self.stdout.write("Starting Chowda:")
