@@ -275,7 +275,26 @@ class MediaFileSerializer(StrictFields, serializers.ModelSerializer):
         return attrs
 
 
-class CollectionSerializer(StrictFields, serializers.ModelSerializer):
+class WritesMediaFiles:
+    """Sets the ``media_files`` list of ids in the same transaction as the rest (left alone when not given)."""
+
+    @transaction.atomic
+    def create(self, validated_data: dict):
+        media_files = validated_data.pop("media_files", [])
+        instance = super().create(validated_data)
+        instance.media_files.set(media_files)
+        return instance
+
+    @transaction.atomic
+    def update(self, instance, validated_data: dict):
+        media_files = validated_data.pop("media_files", None)
+        instance = super().update(instance, validated_data)
+        if media_files is not None:
+            instance.media_files.set(media_files)
+        return instance
+
+
+class CollectionSerializer(WritesMediaFiles, StrictFields, serializers.ModelSerializer):
     file_count = serializers.IntegerField(read_only=True, help_text="How many media files the collection holds.")
     media_files = MediaFileIdsField(
         write_only=True,
@@ -288,21 +307,6 @@ class CollectionSerializer(StrictFields, serializers.ModelSerializer):
         model = Collection
         fields = ["id", "name", "description", "file_count", "media_files", "created_at"]
 
-    @transaction.atomic
-    def create(self, validated_data: dict) -> Collection:
-        media_files = validated_data.pop("media_files", [])
-        collection = super().create(validated_data)
-        collection.media_files.set(media_files)
-        return collection
-
-    @transaction.atomic
-    def update(self, collection: Collection, validated_data: dict) -> Collection:
-        media_files = validated_data.pop("media_files", None)
-        collection = super().update(collection, validated_data)
-        if media_files is not None:
-            collection.media_files.set(media_files)
-        return collection
-
 
 class RunCountsSerializer(serializers.Serializer):
     """How many of the batch's runs are in each status."""
@@ -314,7 +318,7 @@ class RunCountsSerializer(serializers.Serializer):
     cancelled = serializers.IntegerField()
 
 
-class BatchSerializer(StrictFields, serializers.ModelSerializer):
+class BatchSerializer(WritesMediaFiles, StrictFields, serializers.ModelSerializer):
     """Read from a queryset made with ``Batch.objects.with_counts()``."""
 
     pipeline = serializers.PrimaryKeyRelatedField(
@@ -362,21 +366,6 @@ class BatchSerializer(StrictFields, serializers.ModelSerializer):
         if "input_batch" in attrs:
             Batch(pk=getattr(self.instance, "pk", None), input_batch=attrs["input_batch"]).clean()
         return attrs
-
-    @transaction.atomic
-    def create(self, validated_data: dict) -> Batch:
-        media_files = validated_data.pop("media_files", [])
-        batch = super().create(validated_data)
-        batch.media_files.set(media_files)
-        return batch
-
-    @transaction.atomic
-    def update(self, batch: Batch, validated_data: dict) -> Batch:
-        media_files = validated_data.pop("media_files", None)
-        batch = super().update(batch, validated_data)
-        if media_files is not None:
-            batch.media_files.set(media_files)
-        return batch
 
 
 class ImportMediaSerializer(StrictFields, serializers.Serializer):
