@@ -162,13 +162,24 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Every Redis client's read timeout must outlast the longest blocking read it performs, or a
+# quiet connection dies with "Timeout reading from ...". channels-redis waits up to 5 s in
+# BZPOPMIN for the next message, while redis-py 8 made 5 s its default socket timeout
+# (channels_redis issue 422, redis-py issue 4091): every quiet websocket was closed with 1011.
+# A bounded timeout (not None) still notices a Redis that vanished without closing the socket.
+CHANNEL_LAYER_REDIS_OPTIONS = {"socket_timeout": 30.0, "socket_connect_timeout": 5.0, "socket_keepalive": True}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, **CHANNEL_LAYER_REDIS_OPTIONS}],
+            "prefix": f"{REDIS_KEY_PREFIX}:asgi",
+        },
     },
 }
 
+# Kombu's Redis transport sets no socket timeout (None) and blocks in BRPOP for 1 s; the result
+# backend reads with 120 s and polls for at most 1 s: neither is cut short by redis-py 8's default.
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_DEFAULT_QUEUE = REDIS_KEY_PREFIX
 CELERY_RESULT_BACKEND = REDIS_URL

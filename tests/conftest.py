@@ -131,7 +131,10 @@ def redis_url(tmp_path_factory):
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [url], "prefix": f"{settings.REDIS_KEY_PREFIX}:asgi"},
+            "CONFIG": {
+                "hosts": [{"address": url, **settings.CHANNEL_LAYER_REDIS_OPTIONS}],
+                "prefix": f"{settings.REDIS_KEY_PREFIX}:asgi",
+            },
         }
     }
     channel_layers.backends.clear()
@@ -174,3 +177,15 @@ def runner_apps():
     yield {name: (served[name].url, behaviours[name]) for name in specs}
     for app in served.values():
         app.stop()
+
+
+@pytest.fixture
+def daphne(redis_url, tmp_path, settings):
+    """Chowda served by Daphne in its own process (see tests/live_server.py), stopped after the test."""
+    from tests.live_server import Daphne
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    server = Daphne(redis_url, tmp_path)
+    server.start()
+    yield server
+    server.stop()

@@ -1,24 +1,14 @@
 """End to end in a real browser: Daphne, a real worker, real CLAMS apps, and Chromium driven by Playwright."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-import requests
-from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import Group
-from django.db import connection
 from playwright.sync_api import expect, sync_playwright
 
-from chowda_site.redis_server import free_port
 from tests.factories import BatchFactory, MediaFileFactory, PipelineFactory, PipelineStepFactory, UserFactory
-from tests.runner_helpers import register, wait_for
+from tests.runner_helpers import register
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -31,67 +21,6 @@ CHROMIUM_FLAGS = [
     "--disable-quic",
 ]
 PASSWORD = "correct horse battery staple"  # pragma: allowlist secret
-
-
-def database_url() -> str:
-    """The URL of the test database, so the server process reads what the test writes."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
-class Daphne:
-    """Chowda served by Daphne in its own process, on the test database, the test Redis and the test media."""
-
-    def __init__(self, redis_url: str, static_root: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "chowda_site.settings",
-            "CHOWDA_SECRET_KEY": settings.SECRET_KEY,
-            "CHOWDA_DATABASE_URL": database_url(),
-            "CHOWDA_REDIS_URL": redis_url,
-            "CHOWDA_REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
-            "CHOWDA_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-            "CHOWDA_STATIC_ROOT": str(static_root),
-            "CHOWDA_SECURE_COOKIES": "false",
-        }
-        self.manage("collectstatic", "--noinput", "-v0")
-        self.process = None
-
-    def manage(self, *args: str) -> None:
-        subprocess.run([sys.executable, "manage.py", *args], env=self.env, cwd=ROOT, check=True)
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "chowda_site.asgi:application"],
-            env=self.env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for(self._answers, timeout=30, message="Daphne to answer")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-    def _answers(self) -> bool:
-        try:
-            return requests.get(f"{self.url}/admin/login/", timeout=1).status_code == 200
-        except requests.ConnectionError:
-            return False
-
-
-@pytest.fixture
-def daphne(redis_url, tmp_path, settings):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    server = Daphne(redis_url, tmp_path / "static")
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_a_curator_starts_a_batch_and_watches_it_finish_without_reloading(daphne, runner_apps):
@@ -112,11 +41,31 @@ def test_a_curator_starts_a_batch_and_watches_it_finish_without_reloading(daphne
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page()
+        page.add_init_script(COUNT_SOCKETS)
         log_in(page, daphne.url, f"/batches/{batch.pk}/live/")
+        see_it_stay_connected_while_quiet(page)
         watch_the_batch_finish(page)
         see_it_resync_after_a_restart(page, daphne, batch.pk)
         see_the_run_timeline(page)
         browser.close()
+
+
+QUIET_SECONDS = 20
+# Counts, in the page, every websocket it opens and every snapshot it receives.
+COUNT_SOCKETS = """
+window.socketsOpened = 0;
+window.snapshotsReceived = 0;
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = function (...args) {
+  const socket = new NativeWebSocket(...args);
+  window.socketsOpened += 1;
+  socket.addEventListener("message", (message) => {
+    if (JSON.parse(message.data).type === "snapshot") window.snapshotsReceived += 1;
+  });
+  return socket;
+};
+window.WebSocket.prototype = NativeWebSocket.prototype;
+"""
 
 
 def log_in(page, url, next_path):
@@ -124,6 +73,16 @@ def log_in(page, url, next_path):
     page.fill("#id_username", "curator")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
+
+
+def see_it_stay_connected_while_quiet(page):
+    expect(page.locator("#connection")).to_have_text("● live")
+    page.wait_for_function("window.snapshotsReceived === 1")
+
+    page.wait_for_timeout(QUIET_SECONDS * 1000)
+
+    expect(page.locator("#connection")).to_have_text("● live")
+    assert page.evaluate("[window.socketsOpened, window.snapshotsReceived]") == [1, 1]
 
 
 def watch_the_batch_finish(page):
