@@ -18,6 +18,8 @@ COPY pipelines pipelines
 COPY batches batches
 COPY runs runs
 COPY api api
+COPY ops ops
+COPY demo_apps demo_apps
 COPY templates templates
 COPY manage.py ./
 RUN pip install -e . \

@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef
 
 from batches.models import Batch, MediaFile
 from runs.models import RUN_STATUSES, Run, StepRun
+from runs.selectors import with_progress
 
 PROGRESS_CHOICES = [
     ("new", "not started"),
@@ -45,7 +46,7 @@ class BatchFilter(django_filters.FilterSet):
         fields = ["pipeline", "status"]
 
     def filter_status(self, queryset, name, value):
-        return queryset.with_progress(value)
+        return with_progress(queryset, value)
 
 
 class RunFilter(django_filters.FilterSet):

@@ -319,7 +319,7 @@ class RunCountsSerializer(serializers.Serializer):
 
 
 class BatchSerializer(WritesMediaFiles, StrictFields, serializers.ModelSerializer):
-    """Read from a queryset made with ``Batch.objects.with_counts()``."""
+    """Read from a queryset annotated by ``runs.selectors.with_run_counts``."""
 
     pipeline = serializers.PrimaryKeyRelatedField(
         queryset=Pipeline.objects.all(), allow_null=True, required=False, error_messages=does_not_exist("pipeline")

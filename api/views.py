@@ -32,6 +32,7 @@ from pipelines.models import Pipeline, PipelineStep
 from runs import services as runner
 from runs.downloads import batch_zip_response, mmif_response
 from runs.models import Run, StepRun
+from runs.selectors import with_run_counts
 
 RUN_BATCH = ["batches.run_batch"]
 
@@ -292,7 +293,7 @@ COUNT_RESPONSES = {200: serializers.CountResultSerializer, 409: ERRORS["409"]}
     destroy=extend_schema(summary="Delete a batch and its runs."),
 )
 class BatchViewSet(CrudViewSet):
-    queryset = Batch.objects.with_counts().select_related("created_by")
+    queryset = with_run_counts(Batch.objects.select_related("created_by"))
     serializer_class = serializers.BatchSerializer
     filterset_class = BatchFilter
     action_permissions = {

@@ -4,8 +4,6 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 
 GUID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,254}$")
 
@@ -90,42 +88,6 @@ class Collection(models.Model):
         return self.name
 
 
-class BatchQuerySet(models.QuerySet):
-    def with_counts(self) -> "BatchQuerySet":
-        """Annotate ``media_count`` and ``runs_<status>`` for every run status, in one query.
-
-        Correlated subqueries rather than joins: joining files and runs would multiply rows.
-        """
-        from runs.models import RUN_STATUSES, Run
-
-        def count(queryset):
-            counted = queryset.order_by().values("batch").annotate(n=Count("*")).values("n")
-            return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-        through = Batch.media_files.through
-        annotations = {"media_count": count(through.objects.filter(batch=OuterRef("pk")))}
-        for status in RUN_STATUSES:
-            annotations[f"runs_{status}"] = count(Run.objects.current().filter(batch=OuterRef("pk"), status=status))
-        return self.annotate(**annotations)
-
-    def with_progress(self, progress: str) -> "BatchQuerySet":
-        """Batches whose runs are in one state: ``new``, ``active``, ``failed`` or ``finished``."""
-        from runs.models import ACTIVE_STATUSES, Run, Status
-
-        runs = Run.objects.current().filter(batch=OuterRef("pk"))
-        active = Exists(runs.filter(status__in=ACTIVE_STATUSES))
-        failed = Exists(runs.filter(status__in=[Status.FAILED, Status.CANCELLED]))
-        if progress == "new":
-            return self.filter(~Exists(runs))
-        if progress == "active":
-            return self.filter(active)
-        if progress == "failed":
-            return self.filter(failed, ~active)
-        if progress == "finished":
-            return self.filter(Exists(runs), ~active, ~failed)
-        raise ValueError(f"unknown progress {progress!r}")
-
-
 class Batch(models.Model):
     """Media files to run through one pipeline."""
 
@@ -147,8 +109,6 @@ class Batch(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = BatchQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

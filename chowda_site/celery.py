@@ -5,6 +5,8 @@ import os
 from celery import Celery
 from celery.signals import worker_init
 
+from chowda_site.startup import DEVELOPMENT_KEY_REFUSED, using_development_key
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chowda_site.settings")
 
 app = Celery("chowda")
@@ -14,8 +16,6 @@ app.autodiscover_tasks()
 
 @worker_init.connect
 def refuse_development_key(**kwargs):
-    from chowda_site.startup import DEVELOPMENT_KEY_REFUSED, using_development_key
-
     if using_development_key():
         # Celery logs and ignores exceptions from signal handlers; SystemExit stops the worker.
         raise SystemExit(DEVELOPMENT_KEY_REFUSED)

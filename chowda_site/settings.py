@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "batches",
     "runs",
     "api",
+    # Last: its post_migrate handler gives the role groups every app's permissions.
+    "ops",
 ]
 
 MIDDLEWARE = [

@@ -2,7 +2,7 @@
 
 Tooling (migrate, makemigrations, check, shell) runs with the development key; the web
 server (ASGI and WSGI), every Celery worker and the launcher refuse it unless CHOWDA_DEBUG
-is on, and `manage.py check --deploy` reports it (registered by the runs app).
+is on, and `manage.py check --deploy` reports it (registered by the ops app).
 """
 
 from django.conf import settings

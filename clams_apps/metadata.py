@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from mmif import DocumentTypes
+
 PARAMETER_TYPES = ("integer", "number", "string", "boolean", "map")
 
 # clams-python appends these to every app's parameter list; older apps may not list them.
@@ -10,6 +12,15 @@ UNIVERSAL_PARAMETERS = ("pretty", "runningTime", "hwFetch", "tfSamplingMode")
 
 # clams-python always writes these; it leaves out an empty input, output or parameter list.
 REQUIRED_KEYS = ("name", "identifier", "mmif_version")
+
+
+# The one map from a media file's document type (batches' choices) to the MMIF type its document has.
+MMIF_DOCUMENT_TYPES = {
+    "video": DocumentTypes.VideoDocument,
+    "audio": DocumentTypes.AudioDocument,
+    "image": DocumentTypes.ImageDocument,
+    "text": DocumentTypes.TextDocument,
+}
 
 
 class NotClamsMetadata(ValueError):

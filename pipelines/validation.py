@@ -2,15 +2,8 @@
 
 from collections.abc import Iterable
 
-from batches.models import DocumentType, MediaFile
+from clams_apps.metadata import MMIF_DOCUMENT_TYPES, short_type_name
 from pipelines.models import Pipeline, PipelineStep
-
-DOCUMENT_TYPE_NAMES = {
-    DocumentType.VIDEO: "VideoDocument",
-    DocumentType.AUDIO: "AudioDocument",
-    DocumentType.IMAGE: "ImageDocument",
-    DocumentType.TEXT: "TextDocument",
-}
 
 
 def type_check(steps: Iterable[PipelineStep], available_types: set[str]) -> list[str]:
@@ -53,13 +46,11 @@ def pipeline_warnings(pipeline: Pipeline) -> list[str]:
     While no batch using the pipeline has media files, every document type counts as available, so only
     problems between steps are reported. Runs two queries (media document types, steps with their apps).
     """
+    # Through the pipeline's reverse relation: pipelines/ sits below batches/ and does not import it.
     document_types = set(
-        MediaFile.objects.filter(batches__pipeline=pipeline)
-        .order_by()
-        .values_list("document_type", flat=True)
-        .distinct()
-    )
+        pipeline.batches.order_by().values_list("media_files__document_type", flat=True).distinct()
+    ) - {None}
     if not document_types:
-        document_types = set(DOCUMENT_TYPE_NAMES)
-    available = {DOCUMENT_TYPE_NAMES[document_type] for document_type in document_types}
+        document_types = set(MMIF_DOCUMENT_TYPES)
+    available = {short_type_name(str(MMIF_DOCUMENT_TYPES[document_type])) for document_type in document_types}
     return type_check(pipeline.steps.select_related("app").order_by("position"), available)

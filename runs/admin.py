@@ -1,10 +1,16 @@
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from batches.admin import NewBatchForm, ask_then_create
+from batches.models import Batch
+from batches.services import batch_combine, batch_duplicate
 from runs.downloads import zip_response
-from runs.models import Run, Status, StepRun
-from runs.services import runs_cancel
+from runs.models import RUN_STATUSES, Run, Status, StepRun
+from runs.selectors import files_to_start, runs_to_cancel, runs_to_retry, with_progress, with_run_counts
+from runs.services import RunnerError, batch_cancel, batch_retry_failed, batch_start, runs_cancel
 
 
 class ReadOnlyAdminMixin:
@@ -101,3 +107,165 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_run_batch_permission(self, request):
         return request.user.has_perm("batches.run_batch")
+
+
+STATUS_COLOURS = {
+    "queued": "#757575",
+    "running": "#1565c0",
+    "succeeded": "#2e7d32",
+    "failed": "#c62828",
+    "cancelled": "#ef6c00",
+}
+
+
+# The batch's admin lives with the runs: its list counts them and its actions start, cancel and retry
+# them, and batches/ sits below runs/ (docs/architecture.md).
+class ProgressFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("new", "Not started"),
+            ("active", "Running"),
+            ("failed", "Has failed or cancelled runs"),
+            ("finished", "Finished"),
+        ]
+
+    def queryset(self, request, queryset):
+        return with_progress(queryset, self.value()) if self.value() else queryset
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ["name", "pipeline", "file_count", "run_counts", "live", "created_by", "created_at"]
+    list_filter = ["pipeline", ProgressFilter]
+    list_select_related = ["pipeline", "created_by"]
+    search_fields = ["name", "media_files__guid"]
+    search_help_text = "Search by batch name or by the GUID of a file in it."
+    autocomplete_fields = ["media_files", "input_batch"]
+    readonly_fields = ["created_by", "created_at", "results"]
+    fields = ["name", "description", "pipeline", "input_batch", "media_files", "created_by", "created_at", "results"]
+    actions = ["start", "cancel", "retry_failed", "duplicate", "combine"]
+
+    def get_queryset(self, request):
+        return with_run_counts(super().get_queryset(request))
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="files", ordering="media_count")
+    def file_count(self, batch):
+        return batch.media_count
+
+    @admin.display(description="runs")
+    def run_counts(self, batch):
+        counts = [(status, getattr(batch, f"runs_{status}")) for status in RUN_STATUSES]
+        shown = [(STATUS_COLOURS[s], n, s.label.lower()) for s, n in counts if n]
+        if not shown:
+            return "not started"
+        return format_html_join(" · ", '<span style="color:{}">{} {}</span>', shown)
+
+    @admin.display(description="results")
+    def results(self, batch):
+        if not batch.pk:
+            return "—"
+        return format_html(
+            '<a href="{}">Watch it live</a> · <a href="{}">Download the final MMIF of every succeeded file (zip)</a>',
+            reverse("runs:batch_live", args=[batch.pk]),
+            reverse("runs:batch_mmif_zip", args=[batch.pk]),
+        )
+
+    @admin.display(description="live")
+    def live(self, batch):
+        return format_html('<a href="{}">watch</a>', reverse("runs:batch_live", args=[batch.pk]))
+
+    def has_run_batch_permission(self, request):
+        return request.user.has_perm("batches.run_batch")
+
+    def _confirm_then(self, request, queryset, *, verb, count, describe, act):
+        """Show what an action will do for each batch; once confirmed, do it and say what happened."""
+        if "confirm" not in request.POST:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"{verb} the selected batches?",
+                "verb": verb,
+                "rows": [(batch, describe(batch, count(batch))) for batch in queryset],
+                "queryset": queryset,
+                "opts": self.model._meta,
+                "action": request.POST["action"],
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/batches/batch/confirm_run_action.html", context)
+        for batch in queryset:
+            try:
+                self.message_user(request, f"{batch.name}: {act(batch)}", messages.SUCCESS)
+            except RunnerError as exc:
+                self.message_user(request, f"{batch.name}: {exc}", messages.ERROR)
+        return None
+
+    @admin.action(description="Start the selected batches", permissions=["run_batch"])
+    def start(self, request, queryset):
+        def act(batch):
+            result = batch_start(batch)
+            said = f"started {result.started} file(s)"
+            if result.already:
+                said += f"; {result.already} already queued, running or done"
+            if result.without_input:
+                said += (
+                    f"; {len(result.without_input)} have no output in the input batch: "
+                    + ", ".join(result.without_input[:10])
+                    + ("…" if len(result.without_input) > 10 else "")
+                )
+            return said + "."
+
+        return self._confirm_then(
+            request,
+            queryset,
+            verb="Start",
+            count=lambda b: files_to_start(b).count(),
+            describe=lambda b, n: f"{n} file(s) will start" + ("" if b.pipeline_id else " — but it has no pipeline"),
+            act=act,
+        )
+
+    @admin.action(description="Cancel the selected batches", permissions=["run_batch"])
+    def cancel(self, request, queryset):
+        return self._confirm_then(
+            request,
+            queryset,
+            verb="Cancel",
+            count=lambda b: runs_to_cancel(b).count(),
+            describe=lambda b, n: f"{n} queued or running file(s) will be cancelled",
+            act=lambda b: f"cancelled {batch_cancel(b)} run(s).",
+        )
+
+    @admin.action(description="Retry the failed runs of the selected batches", permissions=["run_batch"])
+    def retry_failed(self, request, queryset):
+        return self._confirm_then(
+            request,
+            queryset,
+            verb="Retry",
+            count=lambda b: runs_to_retry(b).count(),
+            describe=lambda b, n: f"{n} failed or cancelled file(s) will resume at the step that did not succeed",
+            act=lambda b: f"retried {batch_retry_failed(b)} run(s).",
+        )
+
+    @admin.action(description="Duplicate the selected batches", permissions=["add"])
+    def duplicate(self, request, queryset):
+        copies = [batch_duplicate(batch, created_by=request.user) for batch in queryset]
+        self.message_user(request, f"Created {len(copies)} copies.", messages.SUCCESS)
+
+    @admin.action(description="Combine the selected batches into a new one", permissions=["add"])
+    def combine(self, request, queryset):
+        return ask_then_create(
+            self,
+            request,
+            queryset,
+            form_class=NewBatchForm,
+            title="Combine the selected batches",
+            create=lambda data, qs: [
+                batch_combine(qs, name=data["name"], pipeline=data["pipeline"], created_by=request.user)
+            ],
+        )

@@ -1,6 +1,6 @@
 """One POST of a MMIF to a CLAMS app, and what its answer means.
 
-Every outcome is one of three kinds (DESIGN.md, "Running a batch"): the call
+Every outcome is one of three kinds (docs/architecture.md): the call
 succeeded, failed in a way worth trying again (transient), or failed for good.
 Messages name the app and its URL, so a curator can act on them.
 """

@@ -8,6 +8,8 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.text import slugify
 
+from runs.models import Run, Status
+
 CHUNK = 1024 * 1024
 
 
@@ -57,8 +59,6 @@ def zip_response(members: Iterable[tuple[str, str]], filename: str) -> Streaming
 
 def batch_zip_response(batch) -> StreamingHttpResponse:
     """The final MMIF of every file of the batch whose latest run succeeded, as ``<guid>.mmif`` in a zip."""
-    from runs.models import Run, Status
-
     members = (
         Run.objects.current()
         .filter(batch=batch, status=Status.SUCCEEDED)

@@ -18,9 +18,10 @@ from collections import Counter
 
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.db.models import Count
 
 from chowda_site.redis_client import key, redis_client
+from runs.models import Run
+from runs.selectors import batch_counts, chunks
 
 logger = logging.getLogger(__name__)
 
@@ -31,16 +32,6 @@ def batch_group(batch_id: int) -> str:
 
 def run_group(run_id: int) -> str:
     return f"run-{run_id}"
-
-
-def batch_counts(batch_id: int) -> dict[str, int]:
-    """How many of the batch's latest runs are in each status."""
-    from runs.models import RUN_STATUSES, Run
-
-    counted = dict(
-        Run.objects.current().filter(batch_id=batch_id).order_by().values_list("status").annotate(n=Count("*"))
-    )
-    return {status.value: counted.get(status.value, 0) for status in RUN_STATUSES}
 
 
 def current_seq(batch_id: int) -> int:
@@ -125,11 +116,7 @@ def step_changed(step, *, run_changed: bool = False) -> None:
 
 
 def _publish_runs(run_ids: list[int]) -> None:
-    from runs.models import Run
-
     try:
-        from runs.services import chunks
-
         by_batch: dict[int, list] = {}
         for chunk in chunks(run_ids):
             for run in Run.objects.filter(pk__in=chunk).select_related("media_file"):
@@ -145,8 +132,6 @@ def _publish_runs(run_ids: list[int]) -> None:
 
 
 def _publish_step(event: dict, batch_id: int, run_id: int, *, run_changed: bool) -> None:
-    from runs.models import Run
-
     try:
         seq = _next_seq(batch_id)
         groups = [batch_group(batch_id), run_group(run_id)]

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from batches.mmif import source_mmif
 from clams_apps.parameters import query_params
-from runs import services, slots, storage
+from runs import slots, storage, transitions
 from runs.app_call import Answer, post_mmif
 from runs.models import ACTIVE_STATUSES, Run, Status, StepRun
 
@@ -41,10 +41,10 @@ def execute_step(step_run_id: int, input_name: str | None, *, waits: int) -> Out
         return STOP
     app = step.app
     if app is None:
-        services.step_fail(step, f"The app '{step.app_name}' of step {step.position} was deleted from Chowda.")
+        transitions.step_fail(step, f"The app '{step.app_name}' of step {step.position} was deleted from Chowda.")
         return STOP
     if not app.enabled:
-        services.step_fail(
+        transitions.step_fail(
             step, f"App '{app.name}' was disabled, so it was not called; enable it, then use Retry failed."
         )
         return STOP
@@ -56,7 +56,7 @@ def execute_step(step_run_id: int, input_name: str | None, *, waits: int) -> Out
     if not slots.acquire(app.pk, holder, limit=app.max_concurrency, hold_seconds=hold_seconds):
         return Outcome(retry_in=min(30.0, 0.5 + 0.25 * waits) * random.uniform(0.5, 1.5))
     try:
-        if not services.step_begin(step):
+        if not transitions.step_begin(step):
             return STOP
         with storage.open_mmif(input_name) as mmif:
             answer = post_mmif(
@@ -107,7 +107,7 @@ def _record(step: StepRun, answer: Answer, input_name: str) -> Outcome:
     if answer.kind == "succeeded":
         with answer.body:
             output_name = storage.save_file(storage.step_path(step), answer.body)
-        goes_on = services.step_succeed(
+        goes_on = transitions.step_succeed(
             step,
             input_name=input_name,
             output_name=output_name,
@@ -118,7 +118,7 @@ def _record(step: StepRun, answer: Answer, input_name: str) -> Outcome:
         )
         return Outcome(output_name) if goes_on else STOP
     if answer.kind == "transient" and step.attempts < settings.STEP_MAX_ATTEMPTS:
-        services.step_wait(step, f"{answer.message} (attempt {step.attempts} of {settings.STEP_MAX_ATTEMPTS})")
+        transitions.step_wait(step, f"{answer.message} (attempt {step.attempts} of {settings.STEP_MAX_ATTEMPTS})")
         backoff = settings.STEP_RETRY_BACKOFF * 2 ** (step.attempts - 1) * random.uniform(0.5, 1.5)
         return Outcome(retry_in=min(settings.STEP_RETRY_BACKOFF_MAX, backoff))
     message = answer.message
@@ -128,7 +128,7 @@ def _record(step: StepRun, answer: Answer, input_name: str) -> Outcome:
     if answer.body is not None:
         with answer.body:
             error_name = storage.save_file(storage.step_path(step, error=True), answer.body)
-    services.step_fail(
+    transitions.step_fail(
         step,
         message,
         input_name=input_name,
@@ -145,7 +145,7 @@ def record_crash(step_run_id: int, exc: BaseException) -> None:
     logger.exception("Step run %s crashed", step_run_id)
     step = StepRun.objects.filter(pk=step_run_id).first()
     if step is not None:
-        services.step_fail(
+        transitions.step_fail(
             step,
             f"Chowda could not run this step ({exc.__class__.__name__}: {exc}); "
             "retry it, and tell your operator if it happens again.",

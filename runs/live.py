@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from batches.models import Batch
 from clams_apps.models import ClamsApp
-from runs.events import batch_counts, current_seq, step_state
+from runs.events import current_seq, step_state
 from runs.models import ACTIVE_STATUSES, Run, Status, StepRun
+from runs.selectors import batch_counts
 
 PAGE_SIZE = 50
 HISTORY = 50  # recent successful steps per app that the estimate is taken from

@@ -1,21 +1,23 @@
-"""Starting, cancelling and retrying runs, and every status change a run or a step goes through.
+"""Starting, cancelling and retrying runs: what the admin, the live pages, the API and the commands call.
 
-The admin, the management commands and the API call these; the step task calls the
-``step_*`` functions. Status changes are conditional UPDATEs (``WHERE status IN ...``)
-so a cancel and a finishing step can race without one undoing the other.
+Status changes are conditional UPDATEs (``WHERE status IN ...``) so a cancel and a finishing
+step can race without one undoing the other; what a step does to its run is in transitions.py.
 """
 
 from dataclasses import dataclass, field
 
+from celery import chain
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from batches.models import Batch
+from chowda_site.celery import app as celery_app
 from clams_apps.parameters import InvalidParameters, query_params
 from pipelines.models import Pipeline
 from runs import events
 from runs.models import ACTIVE_STATUSES, Run, Status, StepRun
+from runs.selectors import chunks, files_to_start, runs_to_cancel, runs_to_retry
+from runs.tasks import run_step
 
 
 class RunnerError(Exception):
@@ -72,30 +74,6 @@ def pipeline_snapshot(pipeline: Pipeline) -> list[dict]:
         }
         for step in steps
     ]
-
-
-def chunks(ids: list[int], size: int = 500):
-    """Slices of a list of ids small enough for one query's parameters on every database."""
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
-def files_to_start(batch: Batch):
-    """The batch's media files that have no queued, running or succeeded run in it."""
-    busy_or_done = (
-        Run.objects.current()
-        .filter(batch=batch)
-        .filter(media_file=OuterRef("pk"), status__in=[Status.QUEUED, Status.RUNNING, Status.SUCCEEDED])
-    )
-    return batch.media_files.filter(~Exists(busy_or_done))
-
-
-def runs_to_retry(batch: Batch):
-    return Run.objects.current().filter(batch=batch).filter(status__in=[Status.FAILED, Status.CANCELLED])
-
-
-def runs_to_cancel(batch: Batch):
-    return Run.objects.current().filter(batch=batch).filter(status__in=ACTIVE_STATUSES)
 
 
 def batch_start(batch: Batch) -> StartResult:
@@ -167,12 +145,7 @@ def batch_start(batch: Batch) -> StartResult:
 
 def enqueue(launches: list[Launch]) -> None:
     """Send one Celery chain per run, one task per step, over a single broker connection."""
-    from celery import chain
-
-    from chowda_site.celery import app
-    from runs.tasks import run_step
-
-    with app.producer_or_acquire() as producer:
+    with celery_app.producer_or_acquire() as producer:
         for launch in launches:
             first, *rest = launch.step_ids
             chain(run_step.s(launch.input_name, first), *(run_step.s(step_id) for step_id in rest)).apply_async(
@@ -287,99 +260,3 @@ def _copy_succeeded(step: StepRun, run: Run) -> StepRun:
         "summary",
     ]
     return StepRun(run=run, **{name: getattr(step, name) for name in copied})
-
-
-# What the step task records. Each returns whether the run may go on.
-
-
-def _record(step: StepRun, **fields) -> None:
-    """Write these fields of the step, and keep the instance in step (events are built from it)."""
-    for name, value in fields.items():
-        setattr(step, name, value)
-    StepRun.objects.filter(pk=step.pk).update(**fields)
-
-
-def step_begin(step: StepRun) -> bool:
-    """Mark the step running (one more attempt) and its run running; False if the run is no longer active."""
-    now = timezone.now()
-    with transaction.atomic():
-        run_started = Run.objects.filter(pk=step.run_id, status=Status.QUEUED).update(
-            status=Status.RUNNING, started_at=now
-        )
-        if not run_started and not Run.objects.filter(pk=step.run_id, status=Status.RUNNING).exists():
-            StepRun.objects.filter(pk=step.pk, status=Status.QUEUED).update(status=Status.SKIPPED)
-            return False
-        _record(step, status=Status.RUNNING, attempts=step.attempts + 1, started_at=step.started_at or now)
-        events.step_changed(step, run_changed=bool(run_started))
-    return True
-
-
-def step_wait(step: StepRun, message: str) -> None:
-    """The step will be tried again later: back to queued, keeping the last error for people to see."""
-    with transaction.atomic():
-        _record(step, status=Status.QUEUED, error_message=message)
-        events.step_changed(step)
-
-
-def step_succeed(
-    step: StepRun, *, input_name: str, output_name: str, http_status: int, duration: float, summary: dict, is_last: bool
-) -> bool:
-    """Record the app's output; finish the run if this was its last step.
-
-    Returns False if the run was cancelled meanwhile and this was its last step; for other
-    steps the next task finds out itself, before it calls its app.
-    """
-    now = timezone.now()
-    with transaction.atomic():
-        _record(
-            step,
-            status=Status.SUCCEEDED,
-            finished_at=now,
-            input_mmif=input_name,
-            output_mmif=output_name,
-            http_status=http_status,
-            duration=duration,
-            summary=summary,
-            error_message="",
-        )
-        events.step_changed(step, run_changed=is_last)
-        if not is_last:
-            return True
-        return bool(
-            Run.objects.filter(pk=step.run_id, status=Status.RUNNING).update(
-                status=Status.SUCCEEDED, finished_at=now, final_mmif=output_name
-            )
-        )
-
-
-def step_fail(
-    step: StepRun,
-    message: str,
-    *,
-    input_name: str = "",
-    http_status: int | None = None,
-    duration: float | None = None,
-    stack_trace: str = "",
-    error_name: str = "",
-) -> None:
-    """Record the failure; the later steps are skipped and the run fails (unless it was cancelled already)."""
-    now = timezone.now()
-    with transaction.atomic():
-        _record(
-            step,
-            status=Status.FAILED,
-            finished_at=now,
-            input_mmif=input_name,
-            http_status=http_status,
-            duration=duration,
-            error_message=message,
-            stack_trace=stack_trace,
-            error_mmif=error_name,
-        )
-        StepRun.objects.filter(run_id=step.run_id, position__gt=step.position, status=Status.QUEUED).update(
-            status=Status.SKIPPED
-        )
-        Run.objects.filter(Q(pk=step.run_id), Q(status__in=ACTIVE_STATUSES)).update(
-            status=Status.FAILED, finished_at=now, error=f"Step {step.position} failed: {message}"
-        )
-        events.step_changed(step, run_changed=True)

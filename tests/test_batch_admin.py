@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from batches.models import Batch
 from runs.models import Status
+from runs.selectors import with_progress, with_run_counts
 from tests.factories import BatchFactory, CollectionFactory, MediaFileFactory, PipelineFactory, RunFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +29,7 @@ def test_the_list_shows_files_and_runs_per_status(curator_client):
     assert "2 succeeded" in page
     assert "1 failed" in page
     assert "not started" in page
-    assert Batch.objects.with_counts().get(name="Nightly").media_count == 4
+    assert with_run_counts(Batch.objects).get(name="Nightly").media_count == 4
 
 
 def make_batches(n):
@@ -193,10 +194,10 @@ def test_a_retried_run_counts_once_in_the_list_and_the_filters(curator_client):
     failed = RunFactory(batch=batch, media_file=media, status=Status.FAILED, superseded=True)
     RunFactory(batch=batch, media_file=media, status=Status.SUCCEEDED, attempt=2, retry_of=failed)
 
-    counted = Batch.objects.with_counts().get(pk=batch.pk)
+    counted = with_run_counts(Batch.objects).get(pk=batch.pk)
 
     assert (counted.runs_failed, counted.runs_succeeded) == (0, 1)
-    assert list(Batch.objects.with_progress("finished")) == [batch]
-    assert not Batch.objects.with_progress("failed").exists()
+    assert list(with_progress(Batch.objects, "finished")) == [batch]
+    assert not with_progress(Batch.objects, "failed").exists()
     page = curator_client.get(CHANGELIST).content.decode()
     assert "1 succeeded" in page and "failed" not in page.split(">Retried</a>")[1].split("</tr>")[0]

@@ -13,9 +13,9 @@ import requests
 from mmif import AnnotationTypes, DocumentTypes, Mmif
 from mmif.utils.cli.source import generate_source_mmif_from_file
 
-from clams_apps.demo.media import DEMO_MEDIA, expected_sound_spans, write_demo_media, write_demo_wav
-from clams_apps.demo.segmenter import merge_short_segments, segment_audio
-from clams_apps.demo.serve import serve_in_thread
+from demo_apps.media import DEMO_MEDIA, expected_sound_spans, write_demo_media, write_demo_wav
+from demo_apps.segmenter import merge_short_segments, segment_audio
+from demo_apps.serve import serve_in_thread
 
 EDGE_TOLERANCE = 0.06  # seconds, at each edge of a tone burst
 PATTERNS = dict(DEMO_MEDIA)
@@ -242,7 +242,7 @@ def test_demo_media_are_two_to_eight_seconds_of_wav_plus_one_broken_file(tmp_pat
 
 
 def test_serve_command_prints_its_url_and_stops_on_sigterm():
-    command = [sys.executable, "-m", "clams_apps.demo.serve", "summarizer", "--port", "0"]
+    command = [sys.executable, "-m", "demo_apps.serve", "summarizer", "--port", "0"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
         try:
             line = server.stdout.readline().strip()

@@ -40,7 +40,7 @@ def test_every_command_refers_to_something_in_the_project():
                 module, attribute = command[-1].split(":")
                 assert module_exists(module), name
                 assert attribute in (ROOT / (module.replace(".", "/") + ".py")).read_text(), name
-            if command[2] == "clams_apps.demo.serve":
+            if command[2] == "demo_apps.serve":
                 assert command[3] in {"segmenter", "summarizer"}, name
         elif command[0] == "celery":
             assert command[1:3] == ["-A", "chowda_site"], name

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 
 from chowda_site.asgi import application
-from runs import services
+from runs import services, transitions
 from runs.models import Status
 from tests.factories import (
     BatchFactory,
@@ -84,7 +84,7 @@ async def test_an_event_arrives_when_a_step_changes_status(batch, viewer):
     await run_watcher.receive_json_from(timeout=5)
 
     step = await sync_to_async(lambda: batch.runs.get().steps.get())()
-    await sync_to_async(services.step_begin)(step)
+    await sync_to_async(transitions.step_begin)(step)
 
     events = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
     by_type = {event["type"]: event for event in events}

@@ -5,8 +5,8 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 
 from batches.models import Batch, Collection, MediaFile
-from clams_apps.demo.serve import serve_in_thread
 from clams_apps.models import ClamsApp
+from demo_apps.serve import serve_in_thread
 from pipelines.models import Pipeline
 
 pytestmark = pytest.mark.django_db

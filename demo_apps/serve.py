@@ -1,7 +1,7 @@
 """Serve a demo CLAMS app over HTTP with werkzeug's threaded server.
 
-    python -m clams_apps.demo.serve segmenter --port 5101 [--host 127.0.0.1]
-    python -m clams_apps.demo.serve summarizer --port 5102
+    python -m demo_apps.serve segmenter --port 5101 [--host 127.0.0.1]
+    python -m demo_apps.serve summarizer --port 5102
 
 Prints "listening on http://host:port/" once it listens and stops cleanly on SIGTERM or SIGINT.
 """
@@ -15,8 +15,8 @@ from clams.app import ClamsApp
 from clams.restify import Restifier
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from clams_apps.demo.segmenter import Segmenter
-from clams_apps.demo.summarizer import Summarizer
+from demo_apps.segmenter import Segmenter
+from demo_apps.summarizer import Summarizer
 
 APPS: dict[str, type[ClamsApp]] = {"segmenter": Segmenter, "summarizer": Summarizer}
 

@@ -5,10 +5,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from batches.models import Batch
 from chowda_site.celery import app as celery_app
 from chowda_site.redis_server import RedisNotFound, redis_command
 from chowda_site.startup import DEVELOPMENT_KEY_REFUSED, using_development_key
-from runs.launcher import Launcher, LaunchError, Service, listening, python_module
+from ops.launcher import Launcher, LaunchError, Service, listening, python_module
+from ops.management.commands.seed_demo import BATCH
 
 DEMO_APPS = [("segmenter", "Demo segmenter"), ("summarizer", "Demo summarizer")]
 
@@ -101,9 +103,6 @@ class Command(BaseCommand):
             raise
         opening = f"http://{host}:{port}/admin/"
         if demo:
-            from batches.models import Batch
-            from runs.management.commands.seed_demo import BATCH
-
             opening = f"http://{host}:{port}/batches/{Batch.objects.get(name=BATCH).pk}/live/ (log in as admin)"
         self.stdout.write(f"\nChowda is running: open {opening} — Ctrl-C stops it.")
         if launcher.watch():
@@ -132,7 +131,7 @@ class Command(BaseCommand):
             launcher.start(
                 Service(
                     f"{label} (CLAMS app)",
-                    python_module("clams_apps.demo.serve", app, "--host", "127.0.0.1", "--port", str(port)),
+                    python_module("demo_apps.serve", app, "--host", "127.0.0.1", "--port", str(port)),
                     urls[app],
                     listening("127.0.0.1", port),
                 )

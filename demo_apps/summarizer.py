@@ -5,7 +5,7 @@ from clams.appmetadata import AppMetadata
 from mmif import AnnotationTypes, Document, DocumentTypes, Mmif
 from pydantic import AnyHttpUrl
 
-from clams_apps.demo.segmenter import open_wav
+from demo_apps.segmenter import open_wav
 
 Frame = tuple[int, int, str]  # start and end in milliseconds, label
 UNITS = ["seconds", "milliseconds"]

@@ -11,6 +11,7 @@ from batches.models import Batch, Collection, DocumentType, MediaFile
 from clams_apps.client import AppError
 from clams_apps.models import ClamsApp
 from clams_apps.services import app_refresh_metadata, app_register
+from demo_apps.media import write_demo_media
 from pipelines.models import Pipeline, PipelineStep
 
 PIPELINE = "Demo: sound and silence"
@@ -30,8 +31,6 @@ class Command(BaseCommand):
         parser.add_argument("--media-dir", type=Path, required=True, help="Where the demo WAV files are written.")
 
     def handle(self, *args, segmenter_url, summarizer_url, media_dir, **options):
-        from clams_apps.demo.media import write_demo_media
-
         paths = write_demo_media(media_dir.resolve())
         try:
             with transaction.atomic():
