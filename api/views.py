@@ -29,10 +29,10 @@ from clams_apps.client import AppError, fetch_metadata
 from clams_apps.models import ClamsApp
 from clams_apps.services import app_apply_metadata, app_refresh_metadata, app_register
 from pipelines.models import Pipeline, PipelineStep
-from runs import services as runner
 from runs.downloads import batch_zip_response, mmif_response
 from runs.models import Run, StepRun
 from runs.selectors import with_run_counts
+from runs.services import RunnerError, RunsChanged, batch_cancel, batch_retry_failed, batch_start, run_cancel
 
 RUN_BATCH = ["batches.run_batch"]
 
@@ -322,19 +322,13 @@ class BatchViewSet(CrudViewSet):
     )
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
-        batch = self.get_object()
         try:
-            result = runner.batch_start(batch)
-        except runner.RunnerError as exc:
+            result = batch_start(self.get_object())
+        except RunnerError as exc:
             raise Conflict(str(exc)) from None
-        if not result.started:
-            raise Conflict(nothing_started(batch, result))
-        said = f"Started {result.started} file(s)"
-        if result.already:
-            said += f"; {result.already} were already queued, running or done"
-        if result.without_input:
-            said += f"; {len(result.without_input)} have no output in the input batch"
-        body = {"detail": said + ".", **vars(result)}
+        if not result:
+            raise Conflict(result.sentence)
+        body = {"detail": result.sentence, **vars(result)}
         return Response(serializers.StartResultSerializer(body).data)
 
     @extend_schema(
@@ -346,11 +340,7 @@ class BatchViewSet(CrudViewSet):
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        batch = self.get_object()
-        cancelled = runner.batch_cancel(batch)
-        if not cancelled:
-            raise Conflict(f"Batch '{batch.name}' has no queued or running runs to cancel.")
-        return Response({"detail": f"Cancelled {cancelled} run(s).", "count": cancelled})
+        return changed_response(batch_cancel(self.get_object()))
 
     @extend_schema(
         summary="Retry every failed or cancelled run of the batch.",
@@ -361,11 +351,7 @@ class BatchViewSet(CrudViewSet):
     )
     @action(detail=True, methods=["post"], url_path="retry-failed")
     def retry_failed(self, request, pk=None):
-        batch = self.get_object()
-        retried = runner.batch_retry_failed(batch)
-        if not retried:
-            raise Conflict(f"Batch '{batch.name}' has no failed or cancelled runs to retry.")
-        return Response({"detail": f"Retried {retried} failed or cancelled run(s).", "count": retried})
+        return changed_response(batch_retry_failed(self.get_object()))
 
     @extend_schema(
         summary="A zip of the final MMIF of every file whose latest run succeeded, one <guid>.mmif each.",
@@ -376,18 +362,11 @@ class BatchViewSet(CrudViewSet):
         return batch_zip_response(self.get_object())
 
 
-def nothing_started(batch: Batch, result: runner.StartResult) -> str:
-    if result.without_input:
-        return (
-            f"Nothing was started: none of the {len(result.without_input)} file(s) still to run has an output "
-            "in the input batch yet."
-        )
-    if result.already:
-        return (
-            f"Nothing was started: all {result.already} file(s) of batch '{batch.name}' are already queued, "
-            "running or done."
-        )
-    return f"Batch '{batch.name}' has no media files: add some (for example with POST /api/media-files/import/) first."
+def changed_response(result: RunsChanged) -> Response:
+    """200 with what a cancel or retry changed, or 409 with why it changed nothing."""
+    if not result:
+        raise Conflict(result.sentence)
+    return Response({"detail": result.sentence, "count": result.count})
 
 
 MMIF_RESPONSE = {(200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="A MMIF document.")}
@@ -446,10 +425,4 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        run = self.get_object()
-        if not runner.run_cancel(run):
-            raise Conflict(
-                f"This run has already finished ({run.get_status_display().lower()}); "
-                "only queued or running runs can be cancelled."
-            )
-        return Response({"detail": "The run was cancelled.", "count": 1})
+        return changed_response(run_cancel(self.get_object()))

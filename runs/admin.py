@@ -102,8 +102,8 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Cancel the selected runs", permissions=["run_batch"])
     def cancel(self, request, queryset):
-        cancelled = runs_cancel(queryset, reason="The run was cancelled.")
-        self.message_user(request, f"Cancelled {cancelled} run(s).", messages.SUCCESS)
+        result = runs_cancel(queryset)
+        self.message_user(request, result.sentence, messages.SUCCESS if result else messages.WARNING)
 
     def has_run_batch_permission(self, request):
         return request.user.has_perm("batches.run_batch")
@@ -201,33 +201,23 @@ class BatchAdmin(admin.ModelAdmin):
             return TemplateResponse(request, "admin/batches/batch/confirm_run_action.html", context)
         for batch in queryset:
             try:
-                self.message_user(request, f"{batch.name}: {act(batch)}", messages.SUCCESS)
+                result = act(batch)
             except RunnerError as exc:
                 self.message_user(request, f"{batch.name}: {exc}", messages.ERROR)
+            else:
+                level = messages.SUCCESS if result else messages.WARNING
+                self.message_user(request, f"{batch.name}: {result.sentence}", level)
         return None
 
     @admin.action(description="Start the selected batches", permissions=["run_batch"])
     def start(self, request, queryset):
-        def act(batch):
-            result = batch_start(batch)
-            said = f"started {result.started} file(s)"
-            if result.already:
-                said += f"; {result.already} already queued, running or done"
-            if result.without_input:
-                said += (
-                    f"; {len(result.without_input)} have no output in the input batch: "
-                    + ", ".join(result.without_input[:10])
-                    + ("…" if len(result.without_input) > 10 else "")
-                )
-            return said + "."
-
         return self._confirm_then(
             request,
             queryset,
             verb="Start",
             count=lambda b: files_to_start(b).count(),
             describe=lambda b, n: f"{n} file(s) will start" + ("" if b.pipeline_id else " — but it has no pipeline"),
-            act=act,
+            act=batch_start,
         )
 
     @admin.action(description="Cancel the selected batches", permissions=["run_batch"])
@@ -238,7 +228,7 @@ class BatchAdmin(admin.ModelAdmin):
             verb="Cancel",
             count=lambda b: runs_to_cancel(b).count(),
             describe=lambda b, n: f"{n} queued or running file(s) will be cancelled",
-            act=lambda b: f"cancelled {batch_cancel(b)} run(s).",
+            act=batch_cancel,
         )
 
     @admin.action(description="Retry the failed runs of the selected batches", permissions=["run_batch"])
@@ -249,7 +239,7 @@ class BatchAdmin(admin.ModelAdmin):
             verb="Retry",
             count=lambda b: runs_to_retry(b).count(),
             describe=lambda b, n: f"{n} failed or cancelled file(s) will resume at the step that did not succeed",
-            act=lambda b: f"retried {batch_retry_failed(b)} run(s).",
+            act=batch_retry_failed,
         )
 
     @admin.action(description="Duplicate the selected batches", permissions=["add"])

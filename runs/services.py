@@ -26,9 +26,48 @@ class RunnerError(Exception):
 
 @dataclass
 class StartResult:
+    """What starting a batch did; ``sentence`` says it to the curator, in the admin, the API and the commands."""
+
     started: int = 0
     already: int = 0
     without_input: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.started > 0
+
+    @property
+    def sentence(self) -> str:
+        missing = len(self.without_input)
+        if not self.started:
+            if missing:
+                return (
+                    f"Nothing was started: none of the {missing} file(s) still to run has an output "
+                    "in the input batch yet."
+                )
+            if self.already:
+                return f"Nothing was started: all {self.already} file(s) are already queued, running or done."
+            return "Nothing was started: the batch has no media files; import some into it first."
+        said = f"Started {self.started} file(s)"
+        if self.already:
+            said += f"; {self.already} already queued, running or done"
+        if missing:
+            shown = ", ".join(self.without_input[:10]) + ("…" if missing > 10 else "")
+            said += f"; {missing} have no output in the input batch yet: {shown}"
+        return said + "."
+
+
+@dataclass(frozen=True)
+class RunsChanged:
+    """How many runs a cancel or retry changed, and the sentence that says so (or why none was).
+
+    Sentences do not name the batch: a door acting on several batches puts its name before them.
+    """
+
+    count: int
+    sentence: str
+
+    def __bool__(self) -> bool:
+        return self.count > 0
 
 
 @dataclass
@@ -153,12 +192,19 @@ def enqueue(launches: list[Launch]) -> None:
             )
 
 
-def runs_cancel(runs, *, reason: str = "Cancelled.") -> int:
-    """Cancel the queued and running runs among ``runs``; returns how many were cancelled.
+def runs_cancel(runs, *, reason: str = "The run was cancelled.") -> RunsChanged:
+    """Cancel the queued and running runs among ``runs``.
 
     Their queued steps become skipped and never start; a step already talking to its
     app may finish, but its result does not advance the run.
     """
+    cancelled = _cancel(runs, reason)
+    if not cancelled:
+        return RunsChanged(0, "None of these runs is queued or running: nothing was cancelled.")
+    return RunsChanged(cancelled, f"Cancelled {cancelled} run(s).")
+
+
+def _cancel(runs, reason: str) -> int:
     now = timezone.now()
     with transaction.atomic():
         ids = list(runs.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
@@ -172,22 +218,31 @@ def runs_cancel(runs, *, reason: str = "Cancelled.") -> int:
     return cancelled
 
 
-def batch_cancel(batch: Batch) -> int:
-    """Cancel every queued or running run of the batch; returns how many."""
-    return runs_cancel(runs_to_cancel(batch), reason=f"Batch '{batch.name}' was cancelled.")
+def batch_cancel(batch: Batch) -> RunsChanged:
+    """Cancel every queued or running run of the batch."""
+    cancelled = _cancel(runs_to_cancel(batch), f"Batch '{batch.name}' was cancelled.")
+    if not cancelled:
+        return RunsChanged(0, "No run of the batch is queued or running: nothing was cancelled.")
+    return RunsChanged(cancelled, f"Cancelled {cancelled} run(s).")
 
 
-def run_cancel(run: Run) -> int:
-    """Cancel one run if it is queued or running; returns 1 if it was, else 0."""
-    return runs_cancel(Run.objects.filter(pk=run.pk), reason="The run was cancelled.")
+def run_cancel(run: Run) -> RunsChanged:
+    """Cancel one run if it is queued or running."""
+    if _cancel(Run.objects.filter(pk=run.pk), "The run was cancelled."):
+        return RunsChanged(1, "The run was cancelled.")
+    run.refresh_from_db(fields=["status"])
+    return RunsChanged(
+        0,
+        f"This run has already finished ({run.get_status_display().lower()}); "
+        "only queued or running runs can be cancelled.",
+    )
 
 
-def batch_retry_failed(batch: Batch) -> int:
+def batch_retry_failed(batch: Batch) -> RunsChanged:
     """Give every failed or cancelled run of the batch a new attempt that resumes where it stopped.
 
     Steps that succeeded are copied with their stored output (their apps are not
     called again); the chain starts at the first step that did not succeed.
-    Returns how many runs were retried.
     """
     with transaction.atomic():
         Batch.objects.select_for_update().get(pk=batch.pk)
@@ -203,7 +258,9 @@ def batch_retry_failed(batch: Batch) -> int:
         events.runs_changed(new.pk for new, _launch in retried)
         launches = [launch for _new, launch in retried if launch is not None]
         transaction.on_commit(lambda: enqueue(launches))
-    return len(old_runs)
+    if not old_runs:
+        return RunsChanged(0, "No run of the batch failed or was cancelled: nothing was retried.")
+    return RunsChanged(len(old_runs), f"Retried {len(old_runs)} failed or cancelled run(s).")
 
 
 def _retry(old: Run, old_steps: list[StepRun]) -> tuple[Run, Launch | None]:

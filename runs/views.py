@@ -6,9 +6,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from batches.models import Batch
-from runs import live, services
+from runs import live
 from runs.downloads import batch_zip_response, mmif_response
 from runs.models import Run, StepRun
+from runs.services import RunnerError, batch_cancel, batch_retry_failed, batch_start
 
 STEP_FILES = {"input": "input_mmif", "output": "output_mmif", "error": "error_mmif"}
 
@@ -85,20 +86,7 @@ def run_live(request, pk: int):
     )
 
 
-BATCH_ACTIONS = {
-    "start": lambda batch: _started(services.batch_start(batch)),
-    "cancel": lambda batch: f"Cancelled {services.batch_cancel(batch)} run(s).",
-    "retry": lambda batch: f"Retried {services.batch_retry_failed(batch)} failed or cancelled run(s).",
-}
-
-
-def _started(result: services.StartResult) -> str:
-    said = f"Started {result.started} file(s)"
-    if result.already:
-        said += f"; {result.already} were already queued, running or done"
-    if result.without_input:
-        said += f"; {len(result.without_input)} have no output in the input batch"
-    return said + "."
+BATCH_ACTIONS = {"start": batch_start, "cancel": batch_cancel, "retry": batch_retry_failed}
 
 
 @require_POST
@@ -111,10 +99,12 @@ def batch_action(request, pk: int, action: str):
         raise PermissionDenied
     batch = get_object_or_404(Batch, pk=pk)
     try:
-        said, ok = BATCH_ACTIONS[action](batch), True
-    except services.RunnerError as exc:
-        said, ok = str(exc), False
+        result = BATCH_ACTIONS[action](batch)
+    except RunnerError as exc:
+        said, level = str(exc), messages.ERROR
+    else:
+        said, level = result.sentence, messages.SUCCESS if result else messages.WARNING
     if request.headers.get("Accept") == "application/json":  # the live page, which stays put
-        return JsonResponse({"message": said}, status=200 if ok else 409)
-    (messages.success if ok else messages.error)(request, said)
+        return JsonResponse({"message": said}, status=200 if level == messages.SUCCESS else 409)
+    messages.add_message(request, level, said)
     return redirect("runs:batch_live", pk=batch.pk)

@@ -96,7 +96,7 @@ def test_start_says_how_many_files_started(api, pipeline):
 
     assert response.status_code == 200, response.json()
     assert response.json() == {
-        "detail": "Started 2 file(s); 1 were already queued, running or done.",
+        "detail": "Started 2 file(s); 1 already queued, running or done.",
         "started": 2,
         "already": 1,
         "without_input": [],
@@ -113,7 +113,7 @@ def test_start_says_how_many_files_started(api, pipeline):
         ),
         (
             lambda p: BatchFactory(name="Empty", pipeline=p),
-            "Batch 'Empty' has no media files: add some (for example with POST /api/media-files/import/) first.",
+            "Nothing was started: the batch has no media files; import some into it first.",
         ),
         (
             lambda p: BatchFactory(
@@ -142,9 +142,7 @@ def test_starting_a_finished_batch_again_is_a_409(api, pipeline):
     response = api.post(f"/api/batches/{batch.pk}/start/")
 
     assert response.status_code == 409
-    assert response.json() == {
-        "detail": "Nothing was started: all 1 file(s) of batch 'Done' are already queued, running or done."
-    }
+    assert response.json() == {"detail": "Nothing was started: all 1 file(s) are already queued, running or done."}
 
 
 def test_cancel_and_retry_say_how_many_runs_and_409_when_there_are_none(api, pipeline):
@@ -162,10 +160,10 @@ def test_cancel_and_retry_say_how_many_runs_and_409_when_there_are_none(api, pip
 
     assert cancelled.json() == {"detail": "Cancelled 2 run(s).", "count": 2}
     assert again.status_code == 409
-    assert again.json() == {"detail": "Batch 'Nightly' has no queued or running runs to cancel."}
+    assert again.json() == {"detail": "No run of the batch is queued or running: nothing was cancelled."}
     assert retried.json() == {"detail": "Retried 2 failed or cancelled run(s).", "count": 2}
     assert nothing_to_retry.status_code == 409
-    assert nothing_to_retry.json() == {"detail": "Batch 'Nightly' has no failed or cancelled runs to retry."}
+    assert nothing_to_retry.json() == {"detail": "No run of the batch failed or was cancelled: nothing was retried."}
 
 
 def test_the_zip_holds_the_final_mmif_of_every_succeeded_file(api, viewer, settings, tmp_path, pipeline):

@@ -47,7 +47,7 @@ def test_a_curator_starts_a_batch_and_gets_its_results_as_a_zip(curator_client, 
     response = act(curator_client, "start", batch, confirm="Start")
     runs = wait_until_finished(batch)
 
-    assert "Nightly: started 3 file(s)." in [str(m) for m in response.context["messages"]]
+    assert "Nightly: Started 3 file(s)." in [str(m) for m in response.context["messages"]]
     assert {run.status for run in runs} == {Status.SUCCEEDED}
     download = curator_client.get(reverse("runs:batch_mmif_zip", args=[batch.pk]))
     assert download["Content-Type"] == "application/zip"
@@ -100,9 +100,9 @@ def test_the_commands_print_what_they_did(batch, capsys):
 
     out = capsys.readouterr().out.splitlines()
     assert out == [
-        "Batch 'Nightly': started 3 file(s); 0 already queued, running or done.",
-        "Batch 'Nightly': cancelled 0 run(s).",
-        "Batch 'Nightly': retried 0 run(s).",
+        "Batch 'Nightly': Started 3 file(s).",
+        "Batch 'Nightly': No run of the batch is queued or running: nothing was cancelled.",
+        "Batch 'Nightly': No run of the batch failed or was cancelled: nothing was retried.",
     ]
 
 

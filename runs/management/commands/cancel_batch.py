@@ -7,4 +7,4 @@ class Command(BatchCommand):
 
     def handle(self, *args, batch, **options):
         batch = self.get_batch(batch)
-        self.stdout.write(f"Batch '{batch.name}': cancelled {batch_cancel(batch)} run(s).")
+        self.stdout.write(f"Batch '{batch.name}': {batch_cancel(batch).sentence}")

@@ -13,8 +13,6 @@ class Command(BatchCommand):
             result = batch_start(batch)
         except RunnerError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(
-            f"Batch '{batch.name}': started {result.started} file(s); {result.already} already queued, running or done."
-        )
+        self.stdout.write(f"Batch '{batch.name}': {result.sentence}")
         for guid in result.without_input:
             self.stderr.write(f"{guid}: not started, the input batch has no successful output for it.")
