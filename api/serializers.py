@@ -11,9 +11,10 @@ from rest_framework import serializers
 
 from batches.models import Batch, Collection, DocumentType, MediaFile
 from clams_apps.models import ClamsApp
-from clams_apps.parameters import ALL, validate_parameters
+from clams_apps.parameters import ALL
 from pipelines.models import Pipeline, PipelineStep
-from pipelines.validation import pipeline_warnings
+from pipelines.services import pipeline_replace_steps
+from pipelines.validation import pipeline_warnings, step_problems
 from runs.models import RUN_STATUSES, Run, Status, StepRun
 
 # SQLite allows 999 variables per query; stay under it when looking ids up.
@@ -176,21 +177,13 @@ class PipelineStepSerializer(StrictFields, serializers.ModelSerializer):
         return parameters
 
     def validate(self, attrs: dict) -> dict:
-        """The checks of the admin's step form: an enabled app, with metadata, and parameters it accepts."""
-        app, parameters = attrs["app"], attrs.setdefault("parameters", {})
+        """The admin's checks (``step_problems``), reported per parameter name."""
+        problems = step_problems(attrs["app"], attrs.setdefault("parameters", {}))
         errors: dict[str, Any] = {}
-        if not app.enabled:
-            errors["app"] = [f"App '{app.name}' is disabled; enable it or choose another app."]
-        metadata = app.app_metadata
-        if metadata is None:
-            errors.setdefault("app", []).append(
-                f"Chowda has no metadata for app '{app.name}', so it cannot check the parameters; "
-                "refresh the app's metadata first."
-            )
-        else:
-            problems = validate_parameters(metadata, parameters)
-            if problems:
-                errors["parameters"] = problems.get(ALL, problems)
+        if problems.app:
+            errors["app"] = problems.app
+        if problems.parameters:
+            errors["parameters"] = problems.parameters.get(ALL, problems.parameters)
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -211,7 +204,7 @@ class PipelineSerializer(StrictFields, serializers.ModelSerializer):
     def create(self, validated_data: dict) -> Pipeline:
         steps = validated_data.pop("steps", [])
         pipeline = super().create(validated_data)
-        self._replace_steps(pipeline, steps)
+        pipeline_replace_steps(pipeline, [(step["app"], step["parameters"]) for step in steps])
         return pipeline
 
     @transaction.atomic
@@ -219,16 +212,8 @@ class PipelineSerializer(StrictFields, serializers.ModelSerializer):
         steps = validated_data.pop("steps", None)
         pipeline = super().update(pipeline, validated_data)
         if steps is not None:
-            self._replace_steps(pipeline, steps)
+            pipeline_replace_steps(pipeline, [(step["app"], step["parameters"]) for step in steps])
         return pipeline
-
-    @staticmethod
-    def _replace_steps(pipeline: Pipeline, steps: list[dict]) -> None:
-        pipeline.steps.all().delete()
-        PipelineStep.objects.bulk_create(
-            PipelineStep(pipeline=pipeline, position=position, app=step["app"], parameters=step["parameters"])
-            for position, step in enumerate(steps, start=1)
-        )
 
 
 class PipelineDetailSerializer(PipelineSerializer):

@@ -22,9 +22,9 @@ from api.filters import BatchFilter, MediaFileFilter, RunFilter
 from api.parsers import FormParser, JSONParser, MultiPartParser
 from api.permissions import ModelPermissions
 from api.schema import ERRORS, ChowdaAutoSchema
-from batches import importer
+from batches.importer import parse_rows
 from batches.models import Batch, Collection, MediaFile
-from batches.views import check_destination_permissions
+from batches.services import media_import
 from clams_apps.client import AppError, fetch_metadata
 from clams_apps.models import ClamsApp
 from clams_apps.services import app_apply_metadata, app_refresh_metadata, app_register
@@ -230,42 +230,16 @@ class MediaFileViewSet(CrudViewSet):
         serializer = serializers.ImportMediaSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        check_destination_permissions(request, data)
-        if data["csv"]:
-            rows = importer.parse_csv(data["csv"])
-        elif importer.looks_like_csv(data["guids"]):
-            rows = importer.parse_csv(data["guids"])
-        else:
-            rows = importer.parse_guid_text(data["guids"])
-        result = importer.import_media(
-            rows,
+        result = media_import(
+            parse_rows(data["csv"] or data["guids"], as_csv=bool(data["csv"])),
             batch=data["batch"],
             new_batch_name=data["new_batch_name"] or None,
             collection=data["collection"],
             new_collection_name=data["new_collection_name"] or None,
-            created_by=request.user,
+            user=request.user,
         )
-        body = {"detail": import_sentence(result), **vars(result)}
+        body = {"detail": result.sentence, **vars(result)}
         return Response(serializers.ImportResultSerializer(body).data, status=400 if result.errors else 200)
-
-
-def import_sentence(result: importer.ImportResult) -> str:
-    if result.errors:
-        lines = len(result.errors)
-        return (
-            f"Nothing was imported: {lines} line{'s are' if lines != 1 else ' is'} invalid. "
-            "Fix them and send everything again."
-        )
-    total = result.created + result.existing
-    said = (
-        f"Imported {total} media file{'' if total == 1 else 's'}: "
-        f"{result.created} created, {result.existing} already existed."
-    )
-    added_to = [("batch", result.batch), ("collection", result.collection)]
-    destinations = [f"{kind} '{obj.name}'" for kind, obj in added_to if obj]
-    if destinations:
-        said += f" Added them to {' and '.join(destinations)}."
-    return said
 
 
 @extend_schema_view(

@@ -1,6 +1,6 @@
 from django import forms
 
-from batches.importer import ImportRow, looks_like_csv, parse_csv, parse_guid_text
+from batches.importer import ImportRow, parse_rows
 from batches.models import Batch, Collection
 
 
@@ -60,7 +60,6 @@ class ImportMediaForm(forms.Form):
         return self.cleaned_data["csv_file"] or self.cleaned_data["guids"]
 
     def rows(self) -> list[ImportRow]:
-        """The parsed input: CSV if it is an uploaded .csv file or has a guid header, else a GUID list."""
+        """The parsed input (see ``parse_rows``). Call after is_valid()."""
         upload = self.files.get("csv_file")
-        text = self.input_text()
-        return parse_csv(text) if looks_like_csv(text, upload.name if upload else "") else parse_guid_text(text)
+        return parse_rows(self.input_text(), filename=upload.name if upload else "")

@@ -1,8 +1,8 @@
-"""Import media files from a pasted GUID list or a CSV file, all or nothing.
+"""Reading an import of media files: a pasted GUID list or a CSV file, checked line by line.
 
 Parsing turns text into ``ImportRow``s and never raises: a line it cannot read
-becomes a row carrying an ``error``. ``import_media`` then checks every row and
-writes either everything or nothing.
+becomes a row carrying an ``error``. ``check_rows`` then checks every row against
+the database; ``batches.services.media_import`` writes everything or nothing.
 """
 
 import csv
@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from batches.models import Batch, Collection, DocumentType, MediaFile, validate_guid, validate_location
 
@@ -55,13 +53,55 @@ class ImportResult:
     batch: Batch | None = None
     collection: Collection | None = None
 
+    @property
+    def sentence(self) -> str:
+        """What happened, as every door (admin, API, command) says it."""
+        if self.errors:
+            lines = len(self.errors)
+            return (
+                f"Nothing was imported: {lines} line{'s are' if lines != 1 else ' is'} invalid. "
+                "Fix them and import everything again."
+            )
+        total = self.created + self.existing
+        said = (
+            f"Imported {total} media file{'' if total == 1 else 's'}: "
+            f"{self.created} created, {self.existing} already existed."
+        )
+        destinations = [f"{kind} '{obj.name}'" for kind, obj in self.destinations()]
+        if destinations:
+            said += f" Added them to {' and '.join(destinations)}."
+        return said
+
+    def destinations(self) -> list[tuple[str, Batch | Collection]]:
+        """The batch and the collection the files were added to, as (kind, object) pairs."""
+        return [(kind, obj) for kind, obj in [("batch", self.batch), ("collection", self.collection)] if obj]
+
 
 @dataclass(frozen=True)
-class _Resolved:
+class Resolved:
+    """A valid row, with its location, MIME type and document type filled in."""
+
     row: ImportRow
     location: str
     mime: str
     document_type: str
+
+
+@dataclass
+class CheckedRows:
+    """Every row checked: the accepted files by GUID, those of them already known, and the invalid lines."""
+
+    accepted: dict[str, Resolved]
+    known: dict[str, MediaFile]
+    errors: list[LineError]
+
+    @property
+    def existing(self) -> int:
+        return sum(1 for guid in self.accepted if guid in self.known)
+
+    @property
+    def created(self) -> int:
+        return len(self.accepted) - self.existing
 
 
 def parse_guid_text(text: str) -> list[ImportRow]:
@@ -138,35 +178,24 @@ def looks_like_csv(text: str, name: str = "") -> bool:
     return "guid" in (cell.strip().lower() for cell in first.split(","))
 
 
-def import_media(
-    rows: list[ImportRow],
-    *,
-    batch: Batch | None = None,
-    new_batch_name: str | None = None,
-    collection: Collection | None = None,
-    new_collection_name: str | None = None,
-    created_by: AbstractBaseUser | None = None,
-) -> ImportResult:
-    """Create the media files that do not exist yet and put all of them into a batch and/or collection.
+def parse_rows(text: str, *, filename: str = "", as_csv: bool = False) -> list[ImportRow]:
+    """The one choice of parser: CSV if asked, if ``filename`` ends with .csv or the text has a guid header;
+    else a GUID list."""
+    return parse_csv(text) if as_csv or looks_like_csv(text, filename) else parse_guid_text(text)
 
-    GUIDs already in the database are counted as ``existing`` and left unchanged;
-    a missing location or MIME type of a new file comes from
-    ``settings.MEDIA_LOCATION_TEMPLATE`` and the location's file name. If any
-    row is invalid, nothing at all is written and ``result.errors`` lists every
-    invalid line. Otherwise everything is written in one transaction.
 
-    Pass at most one of ``batch``/``new_batch_name`` and of
-    ``collection``/``new_collection_name`` (else ValueError). A new collection's
-    name must not be taken (IntegrityError, nothing written).
+def check_rows(rows: list[ImportRow]) -> CheckedRows:
+    """Check every row against the database (read only).
+
+    GUIDs already in the database are accepted as they are; a missing location or MIME
+    type of a new file comes from ``settings.MEDIA_LOCATION_TEMPLATE`` and the location's
+    file name. A GUID given twice with different values is an error on its second line.
     """
-    if (batch and new_batch_name) or (collection and new_collection_name):
-        raise ValueError("Give either an existing batch/collection or a new name, not both.")
     if not rows:
-        return ImportResult(0, 0, [LineError(None, "", "No GUIDs were given.")], batch, collection)
-
-    known = _existing_files({row.guid for row in rows})
+        return CheckedRows({}, {}, [LineError(None, "", "No GUIDs were given.")])
+    known = existing_files({row.guid for row in rows})
     errors: list[LineError] = []
-    accepted: dict[str, _Resolved] = {}
+    accepted: dict[str, Resolved] = {}
     for row in rows:
         try:
             resolved = _resolve(row, known.get(row.guid))
@@ -183,29 +212,7 @@ def import_media(
                     f"({first.location}, {first.mime}); keep only one of the two lines.",
                 )
             )
-
-    existing = sum(1 for guid in accepted if guid in known)
-    created = len(accepted) - existing
-    if errors:
-        return ImportResult(created, existing, errors, batch, collection)
-
-    with transaction.atomic():
-        MediaFile.objects.bulk_create(
-            MediaFile(guid=guid, location=new.location, mime_type=new.mime, document_type=new.document_type)
-            for guid, new in accepted.items()
-            if guid not in known
-        )
-        if new_batch_name:
-            batch = Batch.objects.create(name=new_batch_name, created_by=created_by)
-        if new_collection_name:
-            collection = Collection.objects.create(name=new_collection_name)
-        if batch or collection:
-            ids = [media.pk for media in _existing_files(set(accepted)).values()]
-            if batch:
-                _add_members(Batch.media_files.through, "batch_id", batch.pk, ids)
-            if collection:
-                _add_members(Collection.media_files.through, "collection_id", collection.pk, ids)
-    return ImportResult(created, existing, [], batch, collection)
+    return CheckedRows(accepted, known, errors)
 
 
 def _lines(text: str) -> list[str]:
@@ -233,7 +240,7 @@ def _unreadable(lines: list[str], line: int, error: csv.Error) -> ImportRow:
     return ImportRow(line=line, text=text, guid="", error=f"This line is not valid CSV ({error}).")
 
 
-def _existing_files(guids: set[str]) -> dict[str, MediaFile]:
+def existing_files(guids: set[str]) -> dict[str, MediaFile]:
     """The media files with these GUIDs that are already in the database, by GUID."""
     ordered = sorted(guids)
     found = {}
@@ -244,7 +251,7 @@ def _existing_files(guids: set[str]) -> dict[str, MediaFile]:
     return found
 
 
-def _resolve(row: ImportRow, known: MediaFile | None) -> _Resolved:
+def _resolve(row: ImportRow, known: MediaFile | None) -> Resolved:
     """Check one row and fill in its location, MIME type and document type; raises ValidationError.
 
     A GUID already in the database takes missing values from its record.
@@ -268,7 +275,7 @@ def _resolve(row: ImportRow, known: MediaFile | None) -> _Resolved:
             f"MIME type {mime!r} is not one Chowda imports: only video, audio, image and text files "
             "(such as video/mp4, audio/mpeg, image/jpeg, text/plain)."
         )
-    return _Resolved(row, location, mime, document_type)
+    return Resolved(row, location, mime, document_type)
 
 
 def _location_from_template(guid: str) -> str:
@@ -293,9 +300,3 @@ def _guess_mime(location: str) -> str:
             f"Cannot tell the MIME type of {location!r} from its name: add a mime column (for example video/mp4)."
         )
     return mime.lower()
-
-
-def _add_members(through: type, owner_field: str, owner_id: int, media_ids: list[int]) -> None:
-    through.objects.bulk_create(
-        [through(**{owner_field: owner_id, "mediafile_id": pk}) for pk in media_ids], ignore_conflicts=True
-    )

@@ -1,17 +1,82 @@
+"""Writing media files, collections and batches: what the admin, the API and the commands call."""
+
 from collections.abc import Iterable
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 
+from batches.importer import ImportResult, ImportRow, check_rows, existing_files
 from batches.models import Batch, Collection, MediaFile
 from pipelines.models import Pipeline
 
 
-def _add_files(batch: Batch, media_file_ids: Iterable[int]) -> None:
-    through = Batch.media_files.through
+def add_media_files(owner: Batch | Collection, media_file_ids: Iterable[int]) -> None:
+    """Put these media files into a batch or collection; files already in it are left as they are."""
+    through = type(owner).media_files.through
+    owner_field = f"{type(owner)._meta.model_name}_id"
     through.objects.bulk_create(
-        [through(batch_id=batch.pk, mediafile_id=pk) for pk in media_file_ids], ignore_conflicts=True
+        [through(**{owner_field: owner.pk, "mediafile_id": pk}) for pk in media_file_ids], ignore_conflicts=True
     )
+
+
+def media_import(
+    rows: list[ImportRow],
+    *,
+    batch: Batch | None = None,
+    new_batch_name: str | None = None,
+    collection: Collection | None = None,
+    new_collection_name: str | None = None,
+    user=None,
+) -> ImportResult:
+    """Create the media files that do not exist yet and put all of them into a batch and/or collection.
+
+    All or nothing: if any row is invalid, nothing is written and ``result.errors`` lists every
+    invalid line; otherwise everything is written in one transaction. ``result.sentence`` says which.
+    With a ``user``, it needs the permissions to change (or add) the destinations, else raises
+    PermissionDenied with a sentence; a new batch is recorded as created by them.
+    Pass at most one of ``batch``/``new_batch_name`` and of ``collection``/``new_collection_name``
+    (else ValueError). A new collection's name must not be taken (IntegrityError, nothing written).
+    """
+    if (batch and new_batch_name) or (collection and new_collection_name):
+        raise ValueError("Give either an existing batch/collection or a new name, not both.")
+    if user is not None:
+        _check_destination_permissions(user, batch, new_batch_name, collection, new_collection_name)
+    checked = check_rows(rows)
+    if checked.errors:
+        return ImportResult(checked.created, checked.existing, checked.errors, batch, collection)
+
+    with transaction.atomic():
+        MediaFile.objects.bulk_create(
+            MediaFile(guid=guid, location=new.location, mime_type=new.mime, document_type=new.document_type)
+            for guid, new in checked.accepted.items()
+            if guid not in checked.known
+        )
+        if new_batch_name:
+            batch = Batch.objects.create(name=new_batch_name, created_by=user)
+        if new_collection_name:
+            collection = Collection.objects.create(name=new_collection_name)
+        if batch or collection:
+            ids = [media.pk for media in existing_files(set(checked.accepted)).values()]
+            for owner in (batch, collection):
+                if owner:
+                    add_media_files(owner, ids)
+    return ImportResult(checked.created, checked.existing, [], batch, collection)
+
+
+def _check_destination_permissions(user, batch, new_batch_name, collection, new_collection_name) -> None:
+    wanted = [
+        ("batches.change_batch", batch, "add files to existing batches"),
+        ("batches.add_batch", new_batch_name, "create batches"),
+        ("batches.change_collection", collection, "add files to existing collections"),
+        ("batches.add_collection", new_collection_name, "create collections"),
+    ]
+    missing = [what for permission, given, what in wanted if given and not user.has_perm(permission)]
+    if missing:
+        raise PermissionDenied(
+            f"You may not {' or '.join(missing)}: import without that destination, "
+            "or ask an administrator for the permission."
+        )
 
 
 @transaction.atomic
@@ -25,7 +90,7 @@ def batch_create(
 ) -> Batch:
     """A new batch holding the given media files."""
     batch = Batch.objects.create(name=name, pipeline=pipeline, created_by=created_by, description=description)
-    _add_files(batch, media_files.values_list("pk", flat=True))
+    add_media_files(batch, media_files.values_list("pk", flat=True))
     return batch
 
 
@@ -39,7 +104,7 @@ def batch_duplicate(batch: Batch, *, created_by=None) -> Batch:
         input_batch=batch.input_batch,
         created_by=created_by,
     )
-    _add_files(copy, batch.media_files.values_list("pk", flat=True))
+    add_media_files(copy, batch.media_files.values_list("pk", flat=True))
     return copy
 
 

@@ -7,8 +7,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from batches.forms import ImportMediaForm
-from batches.importer import ImportResult, import_media
+from batches.importer import ImportResult
 from batches.models import MediaFile
+from batches.services import media_import
 
 FIELDSETS = [
     ("Media files", {"fields": ["guids", "csv_file"]}),
@@ -25,14 +26,13 @@ def import_media_view(request: HttpRequest) -> HttpResponse:
         form = ImportMediaForm(request.POST, request.FILES)
         if form.is_valid():
             data = form.cleaned_data
-            check_destination_permissions(request, data)
-            result = import_media(
+            result = media_import(
                 form.rows(),
                 batch=data["batch"],
                 new_batch_name=data["new_batch_name"] or None,
                 collection=data["collection"],
                 new_collection_name=data["new_collection_name"] or None,
-                created_by=request.user,
+                user=request.user,
             )
             if not result.errors:
                 messages.success(request, _summary(result))
@@ -56,39 +56,14 @@ def import_media_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def check_destination_permissions(request: HttpRequest, data: dict) -> None:
-    needed = [
-        perm
-        for perm, wanted in [
-            ("batches.change_batch", data["batch"]),
-            ("batches.add_batch", data["new_batch_name"]),
-            ("batches.change_collection", data["collection"]),
-            ("batches.add_collection", data["new_collection_name"]),
-        ]
-        if wanted
-    ]
-    if not request.user.has_perms(needed):
-        raise PermissionDenied
-
-
 def _summary(result: ImportResult) -> str:
-    """The success message, with links to the batch and collection the files were added to."""
-    destinations = format_html_join(
-        " and ",
-        'the {} <a href="{}">{}</a>',
+    """The result's sentence, then links to the batch and collection the files were added to."""
+    links = format_html_join(
+        " · ",
+        '<a href="{}">Open the {} {}</a>',
         (
-            (kind, reverse(f"admin:batches_{kind}_change", args=[obj.pk]), obj.name)
-            for kind, obj in [("batch", result.batch), ("collection", result.collection)]
-            if obj
+            (reverse(f"admin:batches_{kind}_change", args=[obj.pk]), kind, obj.name)
+            for kind, obj in result.destinations()
         ),
     )
-    if destinations:
-        destinations = format_html(" Added them to {}.", destinations)
-    return format_html(
-        "Imported {} media file{}: {} created, {} already existed.{}",
-        result.created + result.existing,
-        "" if result.created + result.existing == 1 else "s",
-        result.created,
-        result.existing,
-        destinations,
-    )
+    return format_html("{} {}", result.sentence, links)

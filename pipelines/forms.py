@@ -6,8 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Max
 
-from clams_apps.parameters import validate_parameters
 from pipelines.models import PipelineStep
+from pipelines.validation import step_problems
 
 
 class PipelineStepForm(forms.ModelForm):
@@ -26,17 +26,11 @@ class PipelineStepForm(forms.ModelForm):
         app = cleaned_data.get("app")
         if app is None:
             return cleaned_data
-        if not app.enabled:
-            self.add_error("app", f"App '{app.name}' is disabled; enable it or choose another app.")
-        metadata = app.app_metadata
-        if metadata is None:
-            self.add_error(
-                "app",
-                f"Chowda has no metadata for app '{app.name}', so it cannot check the parameters; "
-                "refresh the app's metadata first.",
-            )
-        elif "parameters" in cleaned_data:
-            for messages in validate_parameters(metadata, cleaned_data["parameters"]).values():
+        problems = step_problems(app, cleaned_data.get("parameters", {}))
+        for message in problems.app:
+            self.add_error("app", message)
+        if "parameters" in cleaned_data:
+            for messages in problems.parameters.values():
                 for message in messages:
                     self.add_error("parameters", message)
         return cleaned_data

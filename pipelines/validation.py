@@ -1,9 +1,40 @@
-"""Does every step of a pipeline get the input types it needs? Warnings, not errors: metadata can lag."""
+"""Can a step run its app with these parameters (errors), and does every step get the input types it needs
+(warnings, not errors: metadata can lag)?"""
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from clams_apps.metadata import MMIF_DOCUMENT_TYPES, short_type_name
+from clams_apps.models import ClamsApp
+from clams_apps.parameters import validate_parameters
 from pipelines.models import Pipeline, PipelineStep
+
+
+@dataclass
+class StepProblems:
+    """Why a step cannot be saved: sentences about its app, and about its parameters by name."""
+
+    app: list[str] = field(default_factory=list)
+    parameters: dict[str, list[str]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.app or self.parameters)
+
+
+def step_problems(app: ClamsApp, parameters) -> StepProblems:
+    """The checks every door makes before it saves a pipeline step: an enabled app, with metadata,
+    and parameters that the app accepts (``clams_apps.parameters.validate_parameters``)."""
+    problems = StepProblems()
+    if not app.enabled:
+        problems.app.append(f"App '{app.name}' is disabled; enable it or choose another app.")
+    if app.app_metadata is None:
+        problems.app.append(
+            f"Chowda has no metadata for app '{app.name}', so it cannot check the parameters; "
+            "refresh the app's metadata first."
+        )
+    else:
+        problems.parameters = validate_parameters(app.app_metadata, parameters)
+    return problems
 
 
 def type_check(steps: Iterable[PipelineStep], available_types: set[str]) -> list[str]:

@@ -123,7 +123,7 @@ def test_one_bad_line_imports_nothing_and_every_bad_line_is_reported(api):
 
     assert response.status_code == 400
     body = response.json()
-    assert body["detail"] == "Nothing was imported: 2 lines are invalid. Fix them and send everything again."
+    assert body["detail"] == "Nothing was imported: 2 lines are invalid. Fix them and import everything again."
     assert (body["created"], body["existing"], body["batch"]) == (1, 0, None)
     assert [(e["line"], e["text"]) for e in body["errors"]] == [(3, "bad guid!,,"), (4, "cpb-3,ftp://x,video/mp4")]
     assert body["errors"][1]["reason"] == (
@@ -166,6 +166,10 @@ def test_adding_to_a_batch_needs_the_permission_to_change_it(db):
     assert client.post("/api/media-files/import/", {"guids": "cpb-1"}, format="json").status_code == 200
     refused = client.post("/api/media-files/import/", {"guids": "cpb-2", "batch": batch.pk}, format="json")
     assert refused.status_code == 403
+    assert refused.json()["detail"] == (
+        "You may not add files to existing batches: import without that destination, "
+        "or ask an administrator for the permission."
+    )
     assert not MediaFile.objects.filter(guid="cpb-2").exists()
 
 

@@ -6,8 +6,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from batches.importer import import_media, parse_csv, parse_guid_text
+from batches.importer import parse_csv, parse_guid_text
 from batches.models import Batch, Collection, MediaFile
+from batches.services import media_import
 from tests.factories import BatchFactory, CollectionFactory, MediaFileFactory
 
 IMPORT_URL = reverse("admin:batches_mediafile_import")
@@ -58,7 +59,7 @@ def test_csv_with_an_unknown_column_is_an_error_for_line_1():
 
 def test_it_creates_pasted_guids_with_locations_from_the_template():
     guids = [f"cpb-aacip-{n:04d}" for n in range(100)]
-    result = import_media(parse_guid_text("\n".join(guids)))
+    result = media_import(parse_guid_text("\n".join(guids)))
     assert (result.created, result.existing, result.errors) == (100, 0, [])
     media = MediaFile.objects.get(guid="cpb-aacip-0042")
     assert media.location == "file:///media/cpb-aacip-0042.mp4"
@@ -69,14 +70,14 @@ def test_it_imports_10000_guids_without_a_query_per_file(django_assert_max_num_q
     text = " ".join(f"cpb-aacip-{n:05d}" for n in range(10_000))
     # Lookups in chunks of 900 and inserts in the chunks SQLite's variable limit allows.
     with django_assert_max_num_queries(120):
-        result = import_media(parse_guid_text(text), new_batch_name="Big")
+        result = media_import(parse_guid_text(text), new_batch_name="Big")
     assert result.created == 10_000
     assert result.batch.media_files.count() == 10_000
 
 
 def test_it_takes_location_and_mime_from_csv_and_guesses_missing_mime():
     text = "guid,location,mime\ncpb-1,http://media.test/1.wav,audio/wav\ncpb-2,file:///srv/2.jpg,\ncpb-3\n"
-    result = import_media(parse_csv(text))
+    result = media_import(parse_csv(text))
     assert result.created == 3
     files = {m.guid: (m.location, m.mime_type, m.document_type) for m in MediaFile.objects.all()}
     assert files == {
@@ -88,7 +89,7 @@ def test_it_takes_location_and_mime_from_csv_and_guesses_missing_mime():
 
 def test_it_counts_existing_guids_and_leaves_them_unchanged():
     MediaFileFactory(guid="cpb-old", location="http://old.test/old.wav", mime_type="audio/wav", document_type="audio")
-    result = import_media(parse_csv("guid,location\ncpb-old,file:///new/old.mp4\ncpb-new,\ncpb-new,\n"))
+    result = media_import(parse_csv("guid,location\ncpb-old,file:///new/old.mp4\ncpb-new,\ncpb-new,\n"))
     assert (result.created, result.existing) == (1, 1)
     assert MediaFile.objects.get(guid="cpb-old").location == "http://old.test/old.wav"
 
@@ -96,14 +97,14 @@ def test_it_counts_existing_guids_and_leaves_them_unchanged():
 def test_existing_guids_need_no_location_template(settings):
     settings.MEDIA_LOCATION_TEMPLATE = ""
     MediaFileFactory(guid="cpb-old")
-    result = import_media(parse_guid_text("cpb-old"), new_batch_name="Rerun")
+    result = media_import(parse_guid_text("cpb-old"), new_batch_name="Rerun")
     assert (result.created, result.existing, result.errors) == (0, 1, [])
 
 
 def test_it_puts_new_and_existing_files_into_a_new_batch_and_collection(curator):
     MediaFileFactory(guid="cpb-old")
-    result = import_media(
-        parse_guid_text("cpb-old cpb-new"), new_batch_name="Spring", new_collection_name="Donation", created_by=curator
+    result = media_import(
+        parse_guid_text("cpb-old cpb-new"), new_batch_name="Spring", new_collection_name="Donation", user=curator
     )
     assert result.batch.name == "Spring"
     assert result.batch.created_by == curator
@@ -114,7 +115,7 @@ def test_it_puts_new_and_existing_files_into_a_new_batch_and_collection(curator)
 def test_it_adds_to_an_existing_batch_and_collection_without_duplicating_members():
     old = MediaFileFactory(guid="cpb-old")
     batch, collection = BatchFactory(media_files=[old]), CollectionFactory(media_files=[old])
-    import_media(parse_guid_text("cpb-old cpb-new"), batch=batch, collection=collection)
+    media_import(parse_guid_text("cpb-old cpb-new"), batch=batch, collection=collection)
     assert batch.media_files.count() == 2
     assert collection.media_files.count() == 2
 
@@ -132,7 +133,7 @@ def test_it_adds_to_an_existing_batch_and_collection_without_duplicating_members
     ],
 )
 def test_an_invalid_line_is_reported_and_nothing_is_written(text, reason):
-    result = import_media(parse_csv(text), new_batch_name="Spring", new_collection_name="Donation")
+    result = media_import(parse_csv(text), new_batch_name="Spring", new_collection_name="Donation")
     (error,) = result.errors
     assert error.line == 3
     assert reason in error.reason
@@ -143,7 +144,7 @@ def test_an_invalid_line_is_reported_and_nothing_is_written(text, reason):
 def test_a_missing_location_without_a_template_says_how_to_fix_it(settings):
     settings.MEDIA_LOCATION_TEMPLATE = ""
     MediaFileFactory(guid="cpb-old")
-    result = import_media(parse_guid_text("cpb-old cpb-new"))
+    result = media_import(parse_guid_text("cpb-old cpb-new"))
     (error,) = result.errors
     assert "CHOWDA_MEDIA_LOCATION_TEMPLATE" in error.reason
     assert "location column" in error.reason
@@ -152,7 +153,7 @@ def test_a_missing_location_without_a_template_says_how_to_fix_it(settings):
 
 def test_an_invalid_line_does_not_touch_existing_batches():
     batch = BatchFactory()
-    result = import_media(parse_guid_text("cpb-1 bad/guid"), batch=batch)
+    result = media_import(parse_guid_text("cpb-1 bad/guid"), batch=batch)
     assert result.errors
     assert batch.media_files.count() == 0
     assert MediaFile.objects.count() == 0
@@ -160,7 +161,7 @@ def test_an_invalid_line_does_not_touch_existing_batches():
 
 @pytest.mark.parametrize("parse", [parse_guid_text, parse_csv])
 def test_an_empty_input_is_an_error(parse):
-    result = import_media(parse(" \n\n"))
+    result = media_import(parse(" \n\n"))
     assert [e.reason for e in result.errors] == ["No GUIDs were given."]
 
 
@@ -245,7 +246,10 @@ def test_the_command_imports_a_csv_file_into_named_batch_and_collection(tmp_path
     path = tmp_path / "media.csv"
     path.write_text("guid,mime\ncpb-1,audio/mpeg\ncpb-2,\n")
     call_command("import_media", str(path), batch="Spring", collection="Donation")
-    assert "Created 2 media file(s); 0 already existed." in capsys.readouterr().out
+    assert (
+        "Imported 2 media files: 2 created, 0 already existed. Added them to batch 'Spring' and collection 'Donation'."
+        in capsys.readouterr().out
+    )
     assert Collection.objects.get().media_files.count() == 2
     assert Batch.objects.get(name="Spring").media_files.count() == 2
 

@@ -3,8 +3,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from batches.importer import import_media, looks_like_csv, parse_csv, parse_guid_text
+from batches.importer import parse_rows
 from batches.models import Batch, Collection
+from batches.services import media_import
 
 
 class Command(BaseCommand):
@@ -34,7 +35,7 @@ class Command(BaseCommand):
                 text = Path(file).read_text(encoding="utf-8-sig")
             except (OSError, UnicodeDecodeError) as error:
                 raise CommandError(f"Cannot read {file}: {error}.") from None
-        rows = parse_csv(text) if csv or looks_like_csv(text, file) else parse_guid_text(text)
+        rows = parse_rows(text, filename=file, as_csv=csv)
 
         existing_batch = None
         if batch:
@@ -44,7 +45,7 @@ class Command(BaseCommand):
             existing_batch = named[0] if named else None
         existing_collection = Collection.objects.filter(name=collection).first() if collection else None
 
-        result = import_media(
+        result = media_import(
             rows,
             batch=existing_batch,
             new_batch_name=None if existing_batch else batch,
@@ -54,10 +55,5 @@ class Command(BaseCommand):
         if result.errors:
             for error in result.errors:
                 self.stderr.write(error.reason if error.line is None else f"line {error.line}: {error.reason}")
-            raise CommandError(
-                f"Nothing was imported: {len(result.errors)} invalid line(s). Fix them and run the command again."
-            )
-        self.stdout.write(f"Created {result.created} media file(s); {result.existing} already existed.")
-        for kind, target in [("batch", result.batch), ("collection", result.collection)]:
-            if target:
-                self.stdout.write(f"All of them are in the {kind} {target.name!r} (id {target.pk}).")
+            raise CommandError(result.sentence)
+        self.stdout.write(result.sentence)
