@@ -25,9 +25,9 @@ from api.schema import ERRORS, ChowdaAutoSchema
 from batches.importer import parse_rows
 from batches.models import Batch, Collection, MediaFile
 from batches.services import media_import
-from clams_apps.client import AppError, fetch_metadata
+from clams_apps.client import AppError
 from clams_apps.models import ClamsApp
-from clams_apps.services import app_apply_metadata, app_refresh_metadata, app_register
+from clams_apps.services import app_apply_metadata, app_metadata_for_change, app_refresh_metadata, app_register
 from pipelines.models import Pipeline, PipelineStep
 from runs.downloads import batch_zip_response, mmif_response
 from runs.models import Run, StepRun
@@ -149,12 +149,15 @@ class ClamsAppViewSet(CrudViewSet):
             raise ValidationError(get_error_detail(exc)) from None
 
     def perform_update(self, serializer):
-        endpoint = serializer.validated_data.get("endpoint")
-        if endpoint and endpoint != serializer.instance.endpoint:
-            try:
-                app_apply_metadata(serializer.instance, fetch_metadata(endpoint))
-            except AppError as exc:
-                raise endpoint_error(exc) from None
+        app, changes = serializer.instance, serializer.validated_data
+        try:
+            metadata = app_metadata_for_change(
+                app, endpoint=changes.get("endpoint", app.endpoint), enabled=changes.get("enabled", app.enabled)
+            )
+        except AppError as exc:
+            raise endpoint_error(exc) from None
+        if metadata is not None:
+            app_apply_metadata(app, metadata)
         serializer.save()
 
     @extend_schema(

@@ -7,8 +7,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from batches import services
 from batches.models import Collection, MediaFile
+from batches.services import batch_create, batches_from_collections
 from batches.views import import_media_view
 from pipelines.models import Pipeline
 
@@ -86,9 +86,7 @@ class MediaFileAdmin(admin.ModelAdmin):
             form_class=NewBatchForm,
             title="Create a batch of the selected media files",
             create=lambda data, qs: [
-                services.batch_create(
-                    name=data["name"], media_files=qs, pipeline=data["pipeline"], created_by=request.user
-                )
+                batch_create(name=data["name"], media_files=qs, pipeline=data["pipeline"], created_by=request.user)
             ],
         )
 
@@ -125,7 +123,7 @@ class CollectionAdmin(admin.ModelAdmin):
             queryset,
             form_class=BatchesFromCollectionsForm,
             title="Create batches from the selected collections",
-            create=lambda data, qs: services.batches_from_collections(
+            create=lambda data, qs: batches_from_collections(
                 qs,
                 one_per_collection=data["one_per_collection"],
                 name=data["name"],

@@ -2,9 +2,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
-from clams_apps.client import AppError, fetch_metadata
+from clams_apps.client import AppError
 from clams_apps.models import ClamsApp, Health
-from clams_apps.services import app_apply_metadata, app_record_unreachable, app_refresh_metadata
+from clams_apps.services import app_apply_metadata, app_metadata_for_change, app_refresh_metadata
 
 HEALTH_COLOURS = {Health.OK: "#2e7d32", Health.UNREACHABLE: "#c62828", Health.UNKNOWN: "#757575"}
 
@@ -34,15 +34,13 @@ class ClamsAppForm(forms.ModelForm):
         endpoint = cleaned.get("endpoint")
         if not endpoint:
             return cleaned
-        if self.instance.pk and endpoint == self.instance.endpoint and not cleaned.get("enabled"):
-            return cleaned  # disabling an app (often because it is down) must not need it to answer
         try:
-            self.fetched_metadata = fetch_metadata(endpoint)
+            self.fetched_metadata = app_metadata_for_change(
+                self.instance, endpoint=endpoint, enabled=bool(cleaned.get("enabled"))
+            )
         except AppError as exc:
-            if self.instance.pk:
-                app_record_unreachable(self.instance)
             raise forms.ValidationError(str(exc)) from None
-        if not cleaned.get("name"):
+        if self.fetched_metadata is not None and not cleaned.get("name"):
             cleaned["name"] = self.fetched_metadata.get("name", "")
             if ClamsApp.objects.exclude(pk=self.instance.pk).filter(name=cleaned["name"]).exists():
                 self.add_error("name", f"An app named {cleaned['name']!r} exists already; give this one a name.")

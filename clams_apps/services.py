@@ -28,6 +28,23 @@ def app_apply_metadata(app: ClamsApp, metadata: dict) -> None:
         app.description = metadata.get("description", "")
 
 
+def app_metadata_for_change(app: ClamsApp, *, endpoint: str, enabled: bool) -> dict | None:
+    """The metadata to apply before saving a change of the app, fetched from ``endpoint``.
+
+    Every door changing an app calls this first: a new endpoint, or an app that stays or becomes
+    enabled, is read from the app (Chowda never saves an enabled app it cannot read); disabling
+    an app at the same endpoint needs no answer (it is often down), and gives None.
+    Raises AppError, after marking a saved app unreachable.
+    """
+    if app.pk and endpoint == app.endpoint and not enabled:
+        return None
+    try:
+        return fetch_metadata(endpoint)
+    except AppError:
+        app_record_unreachable(app)
+        raise
+
+
 def app_refresh_metadata(app: ClamsApp) -> AppMetadata:
     """Fetch the app's metadata again and save it.
 
