@@ -11,6 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
+# Exactly the locked, hash-checked releases that CI tested, without the development tools.
+COPY requirements/run.txt requirements/run.txt
+RUN pip install --require-hashes -r requirements/run.txt
+
 COPY pyproject.toml README.md ./
 COPY chowda_site chowda_site
 COPY clams_apps clams_apps
@@ -22,7 +26,8 @@ COPY ops ops
 COPY demo_apps demo_apps
 COPY templates templates
 COPY manage.py ./
-RUN pip install -e . \
+RUN pip install --no-deps -e . \
+    && pip check \
     && python manage.py collectstatic --noinput -v0 \
     && useradd --create-home chowda && mkdir -p /data/mmif && chown chowda /data/mmif
 

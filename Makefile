@@ -5,24 +5,67 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run demo test lint docs check install install-dev clean bench
+.PHONY: run demo test lint docs check install install-dev lock upgrade export-lock lock-check clean bench
+
+# Installs come from the lock, never from pyproject.toml's ranges: uv.lock is the resolution
+# (uv, pinned here), requirements/*.txt are its hash-pinned exports that pip installs from.
+PIP_VERSION := 26.3
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
+RUN_LOCK := requirements/run.txt
+DEV_LOCK := requirements/dev.txt
+EXPORT = $(UV) export --frozen --quiet --no-emit-project --format requirements-txt
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(UV_STAMP): | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	touch $@
+
+$(STAMP): $(DEV_LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	touch $@
 
 install-dev: $(STAMP)
 
 RUN_STAMP := $(VENV)/.installed
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(RUN_STAMP): $(RUN_LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(RUN_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	touch $@
 
 install: $(RUN_STAMP)
+
+LOCK_DISAGREES := pyproject.toml and the lock (uv.lock, $(RUN_LOCK), $(DEV_LOCK)) disagree: \
+	run `make lock` and commit the result.
+
+## Re-resolve the lock after a change to pyproject.toml, keeping every version that still fits its ranges.
+lock: $(UV_STAMP)
+	$(UV) lock
+	$(MAKE) --no-print-directory export-lock
+
+## Take the newest release of every dependency that pyproject.toml's ranges allow.
+upgrade: $(UV_STAMP)
+	$(UV) lock --upgrade
+	$(MAKE) --no-print-directory export-lock
+
+export-lock: $(UV_STAMP)
+	mkdir -p $(dir $(RUN_LOCK))
+	$(EXPORT) > $(RUN_LOCK)
+	$(EXPORT) --extra dev > $(DEV_LOCK)
+
+## Fail, saying what to run, if pyproject.toml and the lock disagree (.ci/run runs it first).
+lock-check: $(UV_STAMP)
+	@$(UV) lock --check --quiet || { echo '$(LOCK_DISAGREES)' >&2; exit 1; }
+	@$(EXPORT) > $(VENV)/run-export.txt && $(EXPORT) --extra dev > $(VENV)/dev-export.txt
+	@cmp -s $(VENV)/run-export.txt $(RUN_LOCK) && cmp -s $(VENV)/dev-export.txt $(DEV_LOCK) \
+		|| { echo '$(LOCK_DISAGREES)' >&2; exit 1; }
 
 # A secret key made once for this machine, so the embedded set-up runs with debug off.
 SECRET_KEY_FILE := var/secret_key

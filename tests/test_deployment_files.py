@@ -62,3 +62,21 @@ def test_the_dockerfile_copies_every_django_app():
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in ("chowda_site", "clams_apps", "pipelines", "batches", "runs", "api", "templates"):
         assert f"COPY {package} {package}" in dockerfile
+
+
+def test_the_image_installs_only_the_locked_releases():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    installs = [line for line in dockerfile.splitlines() if "pip install" in line]
+
+    assert any("pip install --require-hashes -r requirements/run.txt" in line for line in installs)
+    for line in installs:
+        assert "--require-hashes" in line or "--no-deps" in line, f"resolves on its own: {line.strip()}"
+
+
+def test_the_run_lock_leaves_out_the_development_tools():
+    run = (ROOT / "requirements" / "run.txt").read_text()
+    dev = (ROOT / "requirements" / "dev.txt").read_text()
+
+    for tool in ("pytest", "ruff", "pre-commit", "mkdocs", "playwright"):
+        assert f"\n{tool}==" not in run, tool
+        assert f"\n{tool}==" in dev, tool
