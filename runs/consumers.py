@@ -3,7 +3,7 @@
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from batches.models import Batch
 from runs import live
@@ -55,9 +55,8 @@ class BatchConsumer(ProgressConsumer):
 
     @database_sync_to_async
     def snapshot(self, request: dict) -> dict:
-        page = str(request.get("page", "1"))
         return live.batch_snapshot(
-            self.batch, page=int(page) if page.isdigit() else 1, status=str(request.get("status") or "") or None
+            self.batch, page=live.page_number(request.get("page")), status=str(request.get("status") or "") or None
         )
 
 
@@ -70,3 +69,10 @@ class RunConsumer(ProgressConsumer):
     @database_sync_to_async
     def snapshot(self, request: dict) -> dict:
         return live.run_snapshot(self.run)
+
+
+class NothingToWatch(AsyncWebsocketConsumer):
+    """Any other path, or an id no object can have: refused like a batch that does not exist."""
+
+    async def connect(self):
+        await self.close(code=REFUSED)
