@@ -11,6 +11,7 @@ from runs.events import batch_group, run_group
 from runs.models import Run
 
 REFUSED = 4403  # close code: not allowed to watch this
+NOT_JSON = 'This socket reads JSON messages such as {"type": "resync"}; the last message was not JSON.'
 
 
 class ProgressConsumer(AsyncJsonWebsocketConsumer):
@@ -34,6 +35,19 @@ class ProgressConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """Like Channels' JSON consumer, except that a frame it cannot read is answered, not fatal.
+
+        Channels raises on such a frame, which closes the socket with 1011 and logs a traceback: a page
+        whose script sent one stray message would stop updating.
+        """
+        try:
+            content = await self.decode_json(text_data or "")
+        except (ValueError, RecursionError):  # not JSON (or a binary frame), too deep, or a number too long
+            await self.send_json({"type": "error", "message": NOT_JSON})
+            return
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content, **kwargs):
         if isinstance(content, dict) and content.get("type") == "resync":
