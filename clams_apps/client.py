@@ -23,7 +23,10 @@ def fetch_metadata(endpoint: str, timeout: float | None = None) -> dict:
     except UrlRefused as exc:
         raise AppError(str(exc)) from None
     try:
-        response = requests.get(endpoint, timeout=timeout, headers={"Accept": "application/json"})
+        # Not followed: a redirect would lead past the check above, to any address.
+        response = requests.get(
+            endpoint, timeout=timeout, headers={"Accept": "application/json"}, allow_redirects=False
+        )
     except requests.ReadTimeout:
         raise AppError(f"The app at {endpoint} did not answer within {timeout:g} seconds.") from None
     except requests.ConnectionError:

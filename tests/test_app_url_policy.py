@@ -99,6 +99,16 @@ def test_the_admin_form_refuses_the_cloud_metadata_address(curator_client):
     assert not ClamsApp.objects.exists()
 
 
+def test_a_redirect_is_not_followed_to_where_the_check_would_refuse(unreachable_url):
+    url, thread = serve_once(b"HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/\r\nContent-Length: 0\r\n\r\n")
+
+    with pytest.raises(AppError) as error:
+        fetch_metadata(url)
+    thread.join(timeout=5)
+
+    assert str(error.value) == f"The app at {url} answered HTTP 302 to GET; check that the URL is the app's base URL."
+
+
 def test_an_app_on_loopback_is_registered(api, clams_apps_served):
     response = register(api, clams_apps_served["segmenter"])
 
