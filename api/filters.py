@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Exists, OuterRef
 
 from batches.models import Batch, MediaFile
+from chowda_site.ids import MAX_ID
 from runs.models import RUN_STATUSES, Run, StepRun
 from runs.selectors import with_progress
 
@@ -16,10 +17,22 @@ PROGRESS_CHOICES = [
 ]
 
 
+class IdField(forms.IntegerField):
+    """A whole number in the range of ids, so that no number the database cannot hold reaches a query."""
+
+    default_error_messages = {
+        "min_value": "Ensure the id is at least %(limit_value)s: ids start there.",
+        "max_value": "Ensure the id is at most %(limit_value)s: no id is larger.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+
 class IdFilter(django_filters.NumberFilter):
     """An object's id: a whole number, not the decimal that NumberFilter takes."""
 
-    field_class = forms.IntegerField
+    field_class = IdField
 
 
 class MediaFileFilter(django_filters.FilterSet):

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from batches.models import Batch, Collection, DocumentType, MediaFile
+from chowda_site.ids import MAX_ID
 from clams_apps.models import ClamsApp
 from clams_apps.parameters import ALL
 from pipelines.models import Pipeline, PipelineStep
@@ -60,7 +61,7 @@ def find_nul(value: Any) -> bool:
 class MediaFileIdsField(serializers.ListField):
     """Media files given by id; every id must exist. Checked in a few queries, however many ids there are."""
 
-    child = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    child = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
     def to_internal_value(self, data) -> list[int]:
         ids = sorted(set(super().to_internal_value(data)))

@@ -1,5 +1,8 @@
+from django.contrib.auth.decorators import login_required
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import SimpleRouter
 
@@ -15,9 +18,17 @@ router.register("collections", views.CollectionViewSet, basename="collection")
 router.register("batches", views.BatchViewSet, basename="batch")
 router.register("runs", views.RunViewSet, basename="run")
 
+# The schema maps every endpoint, field and filter: like the rest of the API, it is for people who may
+# use it. Token first, so that an anonymous request is answered 401 with a challenge (as in api/views.py);
+# the Swagger page is for a browser, which is sent to the login page instead.
+schema = SpectacularAPIView.as_view(
+    authentication_classes=[TokenAuthentication, SessionAuthentication], permission_classes=[IsAuthenticated]
+)
+docs = login_required(SpectacularSwaggerView.as_view(url_name="api:schema"))
+
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("schema/", schema, name="schema"),
+    path("docs/", docs, name="docs"),
     # The router would add a slash after the file name.
     re_path(
         r"^batches/(?P<pk>[^/.]+)/mmif\.zip$",

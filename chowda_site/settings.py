@@ -141,6 +141,11 @@ STEP_RETRY_BACKOFF_MAX = env.float("CHOWDA_STEP_RETRY_BACKOFF_MAX", default=600.
 # Seconds to wait for an app to accept a connection (its own timeout covers the answer).
 APP_CONNECT_TIMEOUT = env.float("CHOWDA_APP_CONNECT_TIMEOUT", default=10.0)
 
+# --- Which URLs Chowda may call as a CLAMS app (clams_apps/url_policy.py) ---
+# Empty: any http(s) address but link-local (cloud metadata), unspecified, multicast and reserved ones.
+# Set: only these host names and CIDR networks, e.g. "apps.internal,10.20.0.0/16,127.0.0.1/32".
+APP_URL_ALLOW = env.list("CHOWDA_APP_URL_ALLOW", default=[])
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",

@@ -4,6 +4,7 @@ import requests
 from django.conf import settings
 
 from clams_apps.metadata import AppMetadata, NotClamsMetadata
+from clams_apps.url_policy import UrlRefused, check_app_url
 
 
 class AppError(Exception):
@@ -13,15 +14,28 @@ class AppError(Exception):
 def fetch_metadata(endpoint: str, timeout: float | None = None) -> dict:
     """GET the app's metadata and return its JSON once it parses as CLAMS app metadata.
 
-    Raises AppError with a sentence naming the URL and the reason.
+    Raises AppError with a sentence naming the URL and the reason, without sending anything if the URL
+    is one Chowda must not call (clams_apps/url_policy.py).
     """
     timeout = timeout or settings.CLAMS_METADATA_TIMEOUT
     try:
-        response = requests.get(endpoint, timeout=timeout, headers={"Accept": "application/json"})
-    except requests.Timeout:
+        check_app_url(endpoint)
+    except UrlRefused as exc:
+        raise AppError(str(exc)) from None
+    try:
+        # Not followed: a redirect would lead past the check above, to any address.
+        response = requests.get(
+            endpoint, timeout=timeout, headers={"Accept": "application/json"}, allow_redirects=False
+        )
+    except requests.ReadTimeout:
         raise AppError(f"The app at {endpoint} did not answer within {timeout:g} seconds.") from None
-    except requests.ConnectionError as exc:
-        raise AppError(f"The app at {endpoint} cannot be reached: {connection_reason(exc)}.") from None
+    except requests.ConnectionError:
+        # One sentence whatever the cause (refused, no answer, reset, not HTTP), so that this form
+        # cannot be used to tell which ports of a machine are open.
+        raise AppError(
+            f"Nothing answered at {endpoint} (connection refused or timed out): "
+            "check the app is running and the address is right."
+        ) from None
     except requests.RequestException as exc:
         raise AppError(f"The app at {endpoint} cannot be asked for its metadata: {exc}.") from None
     if response.status_code != 200:

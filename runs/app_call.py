@@ -21,6 +21,7 @@ from django.conf import settings
 
 from clams_apps.client import connection_reason
 from clams_apps.metadata import short_type_name
+from clams_apps.url_policy import UrlRefused, check_app_url
 
 TRANSIENT_STATUSES = {429, 502, 503, 504}
 # Answers larger than this are spooled to disk rather than kept in memory.
@@ -60,6 +61,11 @@ def post_mmif(
 ) -> Answer:
     """POST the MMIF to the app and classify its answer. Never raises for anything the app does."""
     who = f"App '{app_name}' at {endpoint}"
+    try:
+        # Again at every call: a host name can be pointed elsewhere after the app was registered.
+        check_app_url(endpoint)
+    except UrlRefused as exc:
+        return Answer("failed", f"{who} was not called: {exc}")
     started = time.monotonic()
     try:
         response = _session().post(

@@ -3,7 +3,7 @@
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from batches.models import Batch
 from runs import live
@@ -11,6 +11,7 @@ from runs.events import batch_group, run_group
 from runs.models import Run
 
 REFUSED = 4403  # close code: not allowed to watch this
+NOT_JSON = 'This socket reads JSON messages such as {"type": "resync"}; the last message was not JSON.'
 
 
 class ProgressConsumer(AsyncJsonWebsocketConsumer):
@@ -35,6 +36,19 @@ class ProgressConsumer(AsyncJsonWebsocketConsumer):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """Like Channels' JSON consumer, except that a frame it cannot read is answered, not fatal.
+
+        Channels raises on such a frame, which closes the socket with 1011 and logs a traceback: a page
+        whose script sent one stray message would stop updating.
+        """
+        try:
+            content = await self.decode_json(text_data or "")
+        except (ValueError, RecursionError):  # not JSON (or a binary frame), too deep, or a number too long
+            await self.send_json({"type": "error", "message": NOT_JSON})
+            return
+        await self.receive_json(content, **kwargs)
+
     async def receive_json(self, content, **kwargs):
         if isinstance(content, dict) and content.get("type") == "resync":
             await self.send_json(await self.snapshot(content))
@@ -55,9 +69,8 @@ class BatchConsumer(ProgressConsumer):
 
     @database_sync_to_async
     def snapshot(self, request: dict) -> dict:
-        page = str(request.get("page", "1"))
         return live.batch_snapshot(
-            self.batch, page=int(page) if page.isdigit() else 1, status=str(request.get("status") or "") or None
+            self.batch, page=live.page_number(request.get("page")), status=str(request.get("status") or "") or None
         )
 
 
@@ -70,3 +83,10 @@ class RunConsumer(ProgressConsumer):
     @database_sync_to_async
     def snapshot(self, request: dict) -> dict:
         return live.run_snapshot(self.run)
+
+
+class NothingToWatch(AsyncWebsocketConsumer):
+    """Any other path, or an id no object can have: refused like a batch that does not exist."""
+
+    async def connect(self):
+        await self.close(code=REFUSED)

@@ -36,6 +36,15 @@ def batch_columns(batch: Batch) -> list[dict]:
     return [{"position": s["position"], "app": s["app_name"], "app_id": s["app_id"]} for s in snapshot]
 
 
+def page_number(value) -> int:
+    """The page a person asked for; 1 for anything that is not a page number (past the last means the last)."""
+    text = str(value or "")
+    # Python refuses to read a number of more than 4,300 digits; no batch has that many pages anyway.
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return 1
+    return int(text)
+
+
 def batch_snapshot(batch: Batch, *, page: int = 1, status: str | None = None) -> dict:
     """Header figures and one page of rows (a media file each, with its latest run's steps)."""
     seq = current_seq(batch.pk)  # first: whatever is read below is at least this recent

@@ -51,9 +51,8 @@ def batch_live(request, pk: int):
     if not request.user.has_perm("batches.view_batch"):
         raise PermissionDenied
     batch = get_object_or_404(Batch.objects.select_related("pipeline"), pk=pk)
-    page = request.GET.get("page", "1")
     status = request.GET.get("status") or None
-    snapshot = live.batch_snapshot(batch, page=int(page) if page.isdigit() else 1, status=status)
+    snapshot = live.batch_snapshot(batch, page=live.page_number(request.GET.get("page")), status=status)
     return render(
         request,
         "runs/batch_live.html",

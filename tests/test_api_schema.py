@@ -42,9 +42,9 @@ def test_the_schema_validates_without_warnings(tmp_path):
     assert "/api/batches/{id}/start/:" in (tmp_path / "schema.yaml").read_text()
 
 
-def test_the_schema_and_the_docs_are_served(client):
-    assert client.get("/api/schema/").status_code == 200
-    assert client.get("/api/docs/").status_code == 200
+def test_the_schema_and_the_docs_are_served(viewer_client):
+    assert viewer_client.get("/api/schema/").status_code == 200
+    assert viewer_client.get("/api/docs/").status_code == 200
 
 
 @pytest.fixture

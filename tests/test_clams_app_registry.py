@@ -22,7 +22,8 @@ def test_an_unreachable_url_gives_a_sentence_naming_it(unreachable_url):
         fetch_metadata(unreachable_url)
 
     assert str(error.value) == (
-        f"The app at {unreachable_url} cannot be reached: connection refused (is the app running, and on this port?)."
+        f"Nothing answered at {unreachable_url} (connection refused or timed out): "
+        "check the app is running and the address is right."
     )
 
 
@@ -66,7 +67,7 @@ def test_register_app_command_prints_what_it_registered(clams_apps_served, capsy
 
 
 def test_register_app_command_refuses_an_unreachable_url_and_saves_nothing(unreachable_url):
-    with pytest.raises(CommandError, match=r"cannot be reached.*Nothing was registered"):
+    with pytest.raises(CommandError, match=r"Nothing answered at .*Nothing was registered"):
         call_command("register_app", unreachable_url)
 
     assert not ClamsApp.objects.exists()
@@ -116,7 +117,7 @@ def test_an_unreachable_url_is_refused_in_the_admin_with_its_reason(curator_clie
     response = add_app(curator_client, endpoint=unreachable_url, name="asr")
 
     assert response.status_code == 200
-    assert f"The app at {unreachable_url} cannot be reached" in response.content.decode()
+    assert f"Nothing answered at {unreachable_url}" in response.content.decode()
     assert not ClamsApp.objects.exists()
 
 
@@ -140,7 +141,7 @@ def test_editing_an_app_that_went_away_marks_it_unreachable_and_changes_nothing_
 
     response = curator_client.post(reverse("admin:clams_apps_clamsapp_change", args=[app.pk]), form)
 
-    assert "cannot be reached" in response.content.decode()
+    assert "Nothing answered at" in response.content.decode()
     app.refresh_from_db()
     assert (app.health, app.timeout, app.max_concurrency) == (Health.UNREACHABLE, 60, 1)
 
@@ -157,7 +158,7 @@ def test_refresh_metadata_action_reports_each_failure(curator_client, clams_apps
 
     shown = [str(m) for m in response.context["messages"]]
     assert "Refreshed the metadata of 1 app(s)." in shown
-    assert any(m.startswith(f"gone: The app at {unreachable_url} cannot be reached") for m in shown)
+    assert any(m.startswith(f"gone: Nothing answered at {unreachable_url}") for m in shown)
     good.refresh_from_db()
     gone.refresh_from_db()
     assert good.app_metadata.name == "Test Transcriber"

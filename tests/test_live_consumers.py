@@ -103,18 +103,23 @@ async def test_the_real_stack_checks_the_session_and_the_origin(batch, viewer):
     await sync_to_async(client.force_login)(viewer)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     path = f"/ws/batches/{batch.pk}/"
+    host = (b"host", b"localhost")
 
-    good = WebsocketCommunicator(application, path, headers=[(b"cookie", cookie), (b"origin", b"http://localhost")])
+    good = WebsocketCommunicator(
+        application, path, headers=[(b"cookie", cookie), host, (b"origin", b"http://localhost")]
+    )
     connected, _ = await good.connect()
     assert connected
     assert (await good.receive_json_from(timeout=5))["type"] == "snapshot"
     await good.disconnect()
 
-    foreign = WebsocketCommunicator(application, path, headers=[(b"cookie", cookie), (b"origin", b"http://evil.test")])
+    foreign = WebsocketCommunicator(
+        application, path, headers=[(b"cookie", cookie), host, (b"origin", b"http://evil.test")]
+    )
     connected, _ = await foreign.connect()
     assert not connected
 
-    anonymous = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://localhost")])
+    anonymous = WebsocketCommunicator(application, path, headers=[host, (b"origin", b"http://localhost")])
     connected, _ = await anonymous.connect()
     assert not connected
 

@@ -74,7 +74,7 @@ def test_an_app_that_moved_gets_its_new_url(demo_apps, tmp_path, capsys):
 
 
 def test_it_says_to_start_the_apps_when_they_are_not_running(tmp_path, capsys, unreachable_url):
-    with pytest.raises(CommandError, match=r"cannot be reached.*Start the demo apps first"):
+    with pytest.raises(CommandError, match=r"Nothing answered at .*Start the demo apps first"):
         seed({"segmenter": unreachable_url, "summarizer": unreachable_url}, tmp_path, capsys)
 
     assert not Batch.objects.exists()

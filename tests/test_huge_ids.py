@@ -1,0 +1,110 @@
+"""Ids too large for the database (2^63 and up) are a 400 in filters and a 404 in paths; never a 500."""
+
+import pytest
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from runs.routing import websocket_urlpatterns
+from tests.factories import BatchFactory
+
+TOO_LARGE = ["9223372036854775808", "99999999999999999999"]
+LONGEST_ID = "9223372036854775807"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", TOO_LARGE)
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/runs/", "batch"),
+        ("/api/runs/", "app"),
+        ("/api/batches/", "pipeline"),
+        ("/api/media-files/", "collection"),
+        ("/api/media-files/", "batch"),
+    ],
+)
+def test_a_filter_by_an_id_too_large_to_exist_is_a_400_that_says_so(api, path, name, value):
+    response = api.get(path, {name: value})
+
+    assert response.status_code == 400
+    assert response.json() == {name: [f"Ensure the id is at most {LONGEST_ID}: no id is larger."]}
+
+
+@pytest.mark.django_db
+def test_a_filter_by_an_id_below_one_is_a_400_that_says_so(api):
+    response = api.get("/api/runs/", {"batch": "0"})
+
+    assert response.status_code == 400
+    assert response.json() == {"batch": ["Ensure the id is at least 1: ids start there."]}
+
+
+@pytest.mark.django_db
+def test_a_filter_by_the_largest_id_is_answered_with_an_empty_list(api):
+    response = api.get("/api/runs/", {"batch": LONGEST_ID})
+
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", TOO_LARGE)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/runs/{}/",
+        "/api/batches/{}/",
+        "/api/apps/{}/",
+        "/api/pipelines/{}/",
+        "/api/media-files/{}/",
+        "/api/collections/{}/",
+        "/api/batches/{}/mmif.zip",
+    ],
+)
+def test_an_api_object_with_an_id_too_large_to_exist_is_not_found(api, path, value):
+    response = api.get(path.format(value))
+
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith("There is no ")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", [*TOO_LARGE, "9" * 5000])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/batches/{}/live/",
+        "/runs/{}/live/",
+        "/runs/{}/mmif/",
+        "/batches/{}/mmif.zip",
+        "/runs/{}/steps/1/output.mmif",
+        "/admin/batches/batch/{}/change/",
+        "/admin/runs/run/{}/change/",
+    ],
+)
+def test_a_page_with_an_id_too_large_to_exist_is_not_found(superuser_client, path, value):
+    response = superuser_client.get(path.format(value), follow=True)
+
+    assert response.status_code in (200, 404)
+    if response.redirect_chain:  # the admin goes back to the list with a message instead
+        assert "doesn\N{RIGHT SINGLE QUOTATION MARK}t exist" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["9" * 5000, "²"], ids=["5000 digits", "superscript two"])
+def test_a_page_number_that_cannot_be_read_shows_the_first_page_of_the_live_batch_page(superuser_client, page):
+    batch = BatchFactory(name="Nightly")
+
+    response = superuser_client.get(f"/batches/{batch.pk}/live/", {"page": page})
+
+    assert response.status_code == 200
+    assert b"Nightly" in response.content
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.parametrize("path", ["/ws/batches/99999999999999999999/", "/ws/runs/" + "9" * 5000 + "/", "/ws/nothing/"])
+async def test_a_websocket_to_no_batch_or_run_is_refused_without_an_error(viewer, path):
+    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
+    communicator.scope["user"] = viewer
+
+    assert await communicator.connect() == (False, 4403)
