@@ -121,7 +121,8 @@ check: $(STAMP)
 clean:
 	rm -rf $(VENV) var site .pytest_cache .coverage
 
-## Per-step overhead and throughput against a plain requests loop, and the memory one large MMIF takes.
+## Per-step overhead and throughput against a plain requests loop, the memory one large MMIF takes, and Chowda at 100,000 files.
 bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/scale.py

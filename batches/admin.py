@@ -7,8 +7,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from batches.models import Collection, MediaFile
-from batches.services import batch_create, batches_from_collections
+from batches.models import Batch, Collection, MediaFile
+from batches.services import batch_add_files, batch_create, batch_remove_files, batches_from_collections
 from batches.views import import_media_view
 from pipelines.models import Pipeline
 
@@ -32,21 +32,33 @@ class BatchesFromCollectionsForm(forms.Form):
         return cleaned
 
 
-def ask_then_create(modeladmin, request, queryset: QuerySet, *, form_class, title, create):
-    """Show an intermediate form for an admin action; on a valid submit call ``create(form, queryset)``.
+class ChooseBatchForm(forms.Form):
+    batch = forms.ModelChoiceField(Batch.objects.all())
 
-    Returns the page to show, or None to go back to the change list.
+
+def ask_then_create(modeladmin, request, queryset: QuerySet, *, form_class, title, create):
+    """An admin action that asks with ``form_class``, then creates batches with ``create(data, queryset)``
+    and links to them."""
+
+    def created(data, queryset):
+        links = format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            ((reverse("admin:batches_batch_change", args=[b.pk]), b.name) for b in create(data, queryset)),
+        )
+        return format_html("Created {}.", links)
+
+    return ask_then_do(modeladmin, request, queryset, form_class=form_class, title=title, do=created)
+
+
+def ask_then_do(modeladmin, request, queryset: QuerySet, *, form_class, title, do):
+    """Show an intermediate form for an admin action; on a valid submit call ``do(data, queryset)`` and
+    show the sentence it returns. Returns the page to show, or None to go back to the change list.
     """
     if "apply" in request.POST:
         form = form_class(request.POST)
         if form.is_valid():
-            batches = create(form.cleaned_data, queryset)
-            links = format_html_join(
-                ", ",
-                '<a href="{}">{}</a>',
-                ((reverse("admin:batches_batch_change", args=[b.pk]), b.name) for b in batches),
-            )
-            modeladmin.message_user(request, format_html("Created {}.", links), messages.SUCCESS)
+            modeladmin.message_user(request, do(form.cleaned_data, queryset), messages.SUCCESS)
             return None
     else:
         form = form_class()
@@ -68,8 +80,12 @@ class MediaFileAdmin(admin.ModelAdmin):
     list_filter = ["document_type", "collections"]
     search_fields = ["guid"]
     search_help_text = "Search by GUID."
-    actions = ["create_batch"]
+    actions = ["create_batch", "add_to_batch", "remove_from_batch"]
     show_full_result_count = False
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # A batch's page links here for its files; a list filter would list every batch.
+        return lookup == "batches__id__exact" or super().lookup_allowed(lookup, value, request)
 
     def get_urls(self):
         return [
@@ -90,8 +106,33 @@ class MediaFileAdmin(admin.ModelAdmin):
             ],
         )
 
+    @admin.action(description="Add the selected media files to a batch", permissions=["change_batch"])
+    def add_to_batch(self, request, queryset):
+        return ask_then_do(
+            self,
+            request,
+            queryset,
+            form_class=ChooseBatchForm,
+            title="Add the selected media files to a batch",
+            do=lambda data, qs: batch_add_files(data["batch"], qs).sentence,
+        )
+
+    @admin.action(description="Remove the selected media files from a batch", permissions=["change_batch"])
+    def remove_from_batch(self, request, queryset):
+        return ask_then_do(
+            self,
+            request,
+            queryset,
+            form_class=ChooseBatchForm,
+            title="Remove the selected media files from a batch",
+            do=lambda data, qs: batch_remove_files(data["batch"], qs).sentence,
+        )
+
     def has_add_batch_permission(self, request):
         return request.user.has_perm("batches.add_batch")
+
+    def has_change_batch_permission(self, request):
+        return request.user.has_perm("batches.change_batch")
 
 
 @admin.register(Collection)

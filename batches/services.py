@@ -1,6 +1,7 @@
 """Writing media files, collections and batches: what the admin, the API and the commands call."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -18,6 +19,32 @@ def add_media_files(owner: Batch | Collection, media_file_ids: Iterable[int]) ->
     through.objects.bulk_create(
         [through(**{owner_field: owner.pk, "mediafile_id": pk}) for pk in media_file_ids], ignore_conflicts=True
     )
+
+
+@dataclass(frozen=True)
+class FilesChanged:
+    """How many media files a batch gained or lost, and the sentence that says so."""
+
+    count: int
+    sentence: str
+
+
+@transaction.atomic
+def batch_add_files(batch: Batch, media_files: QuerySet[MediaFile]) -> FilesChanged:
+    """Put these media files into the batch (those already in it stay as they are)."""
+    before = batch.media_files.count()
+    add_media_files(batch, media_files.values_list("pk", flat=True))
+    added = batch.media_files.count() - before
+    return FilesChanged(added, f"Added {added} media file(s) to batch '{batch.name}'; it holds {before + added}.")
+
+
+@transaction.atomic
+def batch_remove_files(batch: Batch, media_files: QuerySet[MediaFile]) -> FilesChanged:
+    """Take these media files out of the batch; their runs in it are kept, for history."""
+    through = Batch.media_files.through
+    removed, _ = through.objects.filter(batch=batch, mediafile__in=media_files.values("pk")).delete()
+    left = batch.media_files.count()
+    return FilesChanged(removed, f"Removed {removed} media file(s) from batch '{batch.name}'; it holds {left}.")
 
 
 def media_import(

@@ -5,6 +5,7 @@ import os
 from celery import Celery
 from celery.signals import worker_init
 
+from chowda_site import kombu_redis_reconnect  # noqa: F401  (patches kombu: see the module)
 from chowda_site.startup import DEVELOPMENT_KEY_REFUSED, using_development_key
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chowda_site.settings")

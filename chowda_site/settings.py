@@ -198,13 +198,26 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# An unacknowledged task is delivered again after this long: keep it above the longest step,
-# or a long step would run twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": MAX_APP_TIMEOUT + 3600}
+# An unacknowledged task is delivered again after this long. Chowda recovers lost work itself
+# (runs/dispatcher.py), so this only bounds how long a message a dead worker held stays hidden; a
+# long step that is still alive is not run twice (its redelivered task sees the step running).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CHOWDA_BROKER_VISIBILITY_TIMEOUT", default=300)}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
 # Celery closes database connections around every task unless told to reuse them.
 CELERY_DB_REUSE_MAX = env.int("CHOWDA_CELERY_DB_REUSE_MAX", default=1000)
 CELERY_WORKER_CONCURRENCY = env.int("CHOWDA_WORKER_CONCURRENCY", default=16)
+
+# The dispatcher (runs/dispatcher.py) keeps at most this many runs of each batch in the queue or
+# running, so every active batch progresses and a cancel has little to take back.
+DISPATCH_WINDOW = env.int("CHOWDA_DISPATCH_WINDOW", default=2 * CELERY_WORKER_CONCURRENCY)
+# Seconds between the dispatcher's rounds in each worker (it also runs when a run starts or ends).
+DISPATCH_INTERVAL = env.float("CHOWDA_DISPATCH_INTERVAL", default=5.0)
+# A worker writes its heartbeat this often; one silent for WORKER_LOST_AFTER seconds is gone, and
+# the runs it had taken are sent again from the step it was on.
+WORKER_HEARTBEAT = env.float("CHOWDA_WORKER_HEARTBEAT", default=10.0)
+WORKER_LOST_AFTER = env.float("CHOWDA_WORKER_LOST_AFTER", default=30.0)
+# An app's concurrency slot is a lease of this many seconds, renewed by the heartbeat while the call lasts.
+SLOT_LEASE = env.float("CHOWDA_SLOT_LEASE", default=30.0)
 
 LOGIN_URL = "admin:login"
 

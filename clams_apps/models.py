@@ -46,6 +46,11 @@ class ClamsApp(models.Model):
         validators=[MinValueValidator(1), validate_timeout],
         help_text="Seconds to wait for the app to answer one MMIF.",
     )
+    timeout_grace = models.PositiveIntegerField(
+        default=300,
+        help_text="A CLAMS app cannot be told to stop: after Chowda gives up on a request (timeout), the app "
+        "goes on working on it, so its slot stays taken this many seconds more.",
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

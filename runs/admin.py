@@ -110,6 +110,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 STATUS_COLOURS = {
+    "pending": "#9e9e9e",
     "queued": "#757575",
     "running": "#1565c0",
     "succeeded": "#2e7d32",
@@ -143,9 +144,11 @@ class BatchAdmin(admin.ModelAdmin):
     list_select_related = ["pipeline", "created_by"]
     search_fields = ["name", "media_files__guid"]
     search_help_text = "Search by batch name or by the GUID of a file in it."
-    autocomplete_fields = ["media_files", "input_batch"]
-    readonly_fields = ["created_by", "created_at", "results"]
-    fields = ["name", "description", "pipeline", "input_batch", "media_files", "created_by", "created_at", "results"]
+    autocomplete_fields = ["input_batch"]
+    readonly_fields = ["files", "created_by", "created_at", "results"]
+    # Not the members themselves: a batch of 100,000 files would make a page of megabytes. Files are
+    # added and removed by importing them and with the media list's actions.
+    fields = ["name", "description", "pipeline", "input_batch", "files", "created_by", "created_at", "results"]
     actions = ["start", "cancel", "retry_failed", "duplicate", "combine"]
 
     def get_queryset(self, request):
@@ -167,6 +170,19 @@ class BatchAdmin(admin.ModelAdmin):
         if not shown:
             return "not started"
         return format_html_join(" · ", '<span style="color:{}">{} {}</span>', shown)
+
+    @admin.display(description="media files")
+    def files(self, batch):
+        if not batch.pk:
+            return "Add files after saving: import them into this batch, or use the media list's actions."
+        return format_html(
+            '{} file(s) · <a href="{}?batches__id__exact={}">see them in the media list</a>, where actions add '
+            'and remove files · <a href="{}">import more</a>',
+            batch.media_count,
+            reverse("admin:batches_mediafile_changelist"),
+            batch.pk,
+            reverse("admin:batches_mediafile_import"),
+        )
 
     @admin.display(description="results")
     def results(self, batch):

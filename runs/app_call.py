@@ -48,6 +48,8 @@ class Answer:
     # The answer's MMIF: the output when it succeeded, the error MMIF when the app failed.
     body: IO[bytes] | None = None
     summary: dict = field(default_factory=dict)
+    # Chowda stopped waiting, but the app goes on working on the request (a CLAMS app cannot be told to stop).
+    abandoned: bool = False
 
 
 def post_mmif(
@@ -83,7 +85,7 @@ def post_mmif(
             "transient", f"{who} did not accept a connection within {settings.APP_CONNECT_TIMEOUT:g} seconds."
         )
     except requests.ReadTimeout:
-        return Answer("transient", f"{who} did not answer within {timeout:g} seconds (its timeout).")
+        return Answer("transient", f"{who} did not answer within {timeout:g} seconds (its timeout).", abandoned=True)
     except requests.ConnectionError as exc:
         return Answer("transient", f"{who} cannot be reached: {connection_reason(exc)}.")
     except requests.RequestException as exc:

@@ -64,6 +64,7 @@ def step_state(step) -> dict:
         "app": step.app_name,
         "status": step.status,
         "attempts": step.attempts,
+        "interruptions": step.interruptions,
         "duration": step.duration,
         "http_status": step.http_status,
         "error": step.error_message,
@@ -93,14 +94,21 @@ def annotation_counts(summary: dict) -> dict[str, int]:
     return dict(counts)
 
 
-def runs_changed(run_ids) -> None:
-    """After commit, publish the current state of these runs.
+# Above this many runs of one batch changed at once, pages get one "batch" event and read a snapshot.
+RUN_EVENTS_AT_ONCE = 200
+
+
+def runs_changed(run_ids, *, batch_id: int | None = None) -> None:
+    """After commit, publish the current state of these runs (all of batch ``batch_id``, when given).
 
     Their steps are not sent one by one: a page shows a new run's steps as queued, and
-    a cancelled run's queued steps as skipped, which is what the runner wrote.
+    a cancelled run's queued steps as skipped, which is what the runner wrote. When a batch's
+    start or cancel changes thousands of runs, one event says so instead.
     """
     run_ids = list(run_ids)
-    if run_ids:
+    if batch_id is not None and len(run_ids) > RUN_EVENTS_AT_ONCE:
+        transaction.on_commit(lambda: _publish_batch(batch_id))
+    elif run_ids:
         transaction.on_commit(lambda: _publish_runs(run_ids))
 
 
@@ -129,6 +137,15 @@ def _publish_runs(run_ids: list[int]) -> None:
                 publisher.send([batch_group(batch_id), run_group(run.pk)], event)
     except Exception:  # the browser missing an event must never fail a run
         logger.exception("Could not publish progress of runs %s", run_ids[:10])
+
+
+def _publish_batch(batch_id: int) -> None:
+    try:
+        seq = _next_seq(batch_id)
+        event = {"type": "batch", "batch": batch_id, "seq": seq, "batch_counts": batch_counts(batch_id)}
+        publisher.send([batch_group(batch_id)], event)
+    except Exception:  # the browser missing an event must never fail a run
+        logger.exception("Could not publish progress of batch %s", batch_id)
 
 
 def _publish_step(event: dict, batch_id: int, run_id: int, *, run_changed: bool) -> None:

@@ -1,4 +1,9 @@
-"""What one step task does: take a slot at the app, send it the MMIF, keep and record what comes back."""
+"""What one step task does: take a slot at the app, send it the MMIF, keep and record what comes back.
+
+A task carries its run's dispatch number (``token``, runs/dispatcher.py) and does nothing once the
+run was sent again. Chowda's own outages never fail a run: when Redis cannot be reached for the
+app's slot, the task gives the run back to the dispatcher, which sends it again once Redis is back.
+"""
 
 import json
 import logging
@@ -6,57 +11,75 @@ import random
 from dataclasses import dataclass
 
 from django.conf import settings
+from redis import RedisError
 
 from batches.mmif import source_mmif
 from clams_apps.parameters import query_params
 from runs import slots, storage, transitions
 from runs.app_call import Answer, post_mmif
-from runs.models import ACTIVE_STATUSES, Run, Status, StepRun
+from runs.models import IN_FLIGHT_STATUSES, Run, Status, StepRun
+from runs.workers import current_name
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """``output_name``: the chain goes on with this MMIF. ``retry_in``: run this task again later. Neither: stop."""
+    """``output_name``: the chain goes on with this MMIF; else it stops here.
+
+    ``freed``: the run ended, or left an app's slot, so the dispatcher may send another now.
+    """
 
     output_name: str | None = None
-    retry_in: float | None = None
+    freed: bool = False
 
 
 STOP = Outcome()
+FREED = Outcome(freed=True)
 
 
-def execute_step(step_run_id: int, input_name: str | None, *, waits: int) -> Outcome:
-    """Run one step. ``input_name`` is the stored MMIF to send (None: the run's source); ``waits`` how often
-    this task has been put off already. Safe to call again for a step that already finished."""
-    step = StepRun.objects.select_related("run__media_file", "app").get(pk=step_run_id)
+def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcome:
+    """Run one step. ``input_name`` is the stored MMIF to send (None: the run's source). Safe to call again
+    for a step that already finished, and for a task whose run was sent again (it then does nothing)."""
+    step = StepRun.objects.select_related("run__media_file", "app").filter(pk=step_run_id).first()
+    if step is None:
+        return STOP  # its batch was deleted while the message waited
     run = step.run
-    if step.status == Status.SUCCEEDED and step.output_mmif:  # delivered again after it finished
-        return Outcome(step.output_mmif.name) if run.status in (*ACTIVE_STATUSES, Status.SUCCEEDED) else STOP
-    if step.status in (Status.FAILED, Status.SKIPPED, Status.CANCELLED):
-        return STOP
-    if run.status not in ACTIVE_STATUSES:
-        StepRun.objects.filter(pk=step.pk, status__in=ACTIVE_STATUSES).update(status=Status.SKIPPED)
+    if run.dispatches != token or run.status not in IN_FLIGHT_STATUSES:
+        if run.status not in IN_FLIGHT_STATUSES and run.status != Status.PENDING:
+            StepRun.objects.filter(pk=step.pk, status=Status.QUEUED).update(status=Status.SKIPPED)
+        return STOP  # cancelled, finished, or sent again: this message is not the run's to carry any more
+    if step.status != Status.QUEUED:
+        return STOP  # delivered again: running in another task, or done (its next step was sent then)
+    if not transitions.run_claim(run.pk, token, current_name()):
         return STOP
     app = step.app
     if app is None:
-        transitions.step_fail(step, f"The app '{step.app_name}' of step {step.position} was deleted from Chowda.")
-        return STOP
+        transitions.step_fail(
+            step, token, f"The app '{step.app_name}' of step {step.position} was deleted from Chowda."
+        )
+        return FREED
     if not app.enabled:
         transitions.step_fail(
-            step, f"App '{app.name}' was disabled, so it was not called; enable it, then use Retry failed."
+            step, token, f"App '{app.name}' was disabled, so it was not called; enable it, then use Retry failed."
         )
-        return STOP
+        return FREED
 
     input_name = input_name or _source(run)
     known_view_ids = _view_ids(step, input_name)
     holder = f"step-{step.pk}"
-    hold_seconds = app.timeout + settings.APP_CONNECT_TIMEOUT + 60
-    if not slots.acquire(app.pk, holder, limit=app.max_concurrency, hold_seconds=hold_seconds):
-        return Outcome(retry_in=min(30.0, 0.5 + 0.25 * waits) * random.uniform(0.5, 1.5))
     try:
-        if not transitions.step_begin(step):
+        taken = slots.acquire(app.pk, holder, limit=app.max_concurrency)
+    except RedisError as exc:
+        logger.warning("Redis cannot be reached for app %s's slot (%s): run %s waits for it.", app.pk, exc, run.pk)
+        transitions.run_give_back(run.pk, token)
+        return STOP
+    if not taken:  # another worker took the app's last slot first
+        transitions.run_wait(run.pk, token, retry_in=0)  # the dispatcher sends it again once the app has room
+        return STOP
+    answer = None
+    try:
+        if not transitions.step_begin(step, token):
             return STOP
         with storage.open_mmif(input_name) as mmif:
             answer = post_mmif(
@@ -68,8 +91,17 @@ def execute_step(step_run_id: int, input_name: str | None, *, waits: int) -> Out
                 known_view_ids=known_view_ids,
             )
     finally:
-        slots.release(app.pk, holder)
-    return _record(step, answer, input_name)
+        _release(app, holder, answer)
+    return _record(step, token, answer, input_name)
+
+
+def _release(app, holder: str, answer: Answer | None) -> None:
+    """Free the app's slot; after a timeout, keep it for the app's grace period, as the app goes on working."""
+    keep_for = app.timeout_grace if answer is not None and answer.abandoned else 0
+    try:
+        slots.release(app.pk, holder, keep_for=keep_for)
+    except RedisError as exc:  # the lease runs out by itself within SLOT_LEASE seconds
+        logger.warning("Could not free app %s's slot (%s); its lease runs out by itself.", app.pk, exc)
 
 
 def _source(run: Run) -> str:
@@ -102,13 +134,14 @@ def _is_last(step: StepRun) -> bool:
     return not StepRun.objects.filter(run_id=step.run_id, position__gt=step.position).exists()
 
 
-def _record(step: StepRun, answer: Answer, input_name: str) -> Outcome:
+def _record(step: StepRun, token: int, answer: Answer, input_name: str) -> Outcome:
     is_last = _is_last(step)
     if answer.kind == "succeeded":
         with answer.body:
             output_name = storage.save_file(storage.step_path(step), answer.body)
         goes_on = transitions.step_succeed(
             step,
+            token,
             input_name=input_name,
             output_name=output_name,
             http_status=answer.http_status,
@@ -116,11 +149,16 @@ def _record(step: StepRun, answer: Answer, input_name: str) -> Outcome:
             summary=answer.summary,
             is_last=is_last,
         )
-        return Outcome(output_name) if goes_on else STOP
+        return Outcome(output_name if goes_on and not is_last else None, freed=True)
     if answer.kind == "transient" and step.attempts < settings.STEP_MAX_ATTEMPTS:
-        transitions.step_wait(step, f"{answer.message} (attempt {step.attempts} of {settings.STEP_MAX_ATTEMPTS})")
         backoff = settings.STEP_RETRY_BACKOFF * 2 ** (step.attempts - 1) * random.uniform(0.5, 1.5)
-        return Outcome(retry_in=min(settings.STEP_RETRY_BACKOFF_MAX, backoff))
+        transitions.step_wait(
+            step,
+            token,
+            f"{answer.message} (attempt {step.attempts} of {settings.STEP_MAX_ATTEMPTS})",
+            retry_in=min(settings.STEP_RETRY_BACKOFF_MAX, backoff),
+        )
+        return FREED
     message = answer.message
     if answer.kind == "transient":
         message = f"{message} Gave up after {step.attempts} attempts."
@@ -130,6 +168,7 @@ def _record(step: StepRun, answer: Answer, input_name: str) -> Outcome:
             error_name = storage.save_file(storage.step_path(step, error=True), answer.body)
     transitions.step_fail(
         step,
+        token,
         message,
         input_name=input_name,
         http_status=answer.http_status,
@@ -137,16 +176,17 @@ def _record(step: StepRun, answer: Answer, input_name: str) -> Outcome:
         stack_trace=answer.stack_trace,
         error_name=error_name,
     )
-    return STOP
+    return FREED
 
 
-def record_crash(step_run_id: int, exc: BaseException) -> None:
-    """A bug or an outage inside Chowda (not the app): fail the step so the run does not hang as running."""
+def record_crash(step_run_id: int, token: int, exc: BaseException) -> None:
+    """A bug inside Chowda (not the app, not an outage): fail the step so the run does not hang as running."""
     logger.exception("Step run %s crashed", step_run_id)
     step = StepRun.objects.filter(pk=step_run_id).first()
     if step is not None:
         transitions.step_fail(
             step,
+            token,
             f"Chowda could not run this step ({exc.__class__.__name__}: {exc}); "
             "retry it, and tell your operator if it happens again.",
         )

@@ -104,7 +104,7 @@ def _timing(batch: Batch, columns: list[dict], counts: dict[str, int], total: in
     """Elapsed time, and an estimate of the time left from each app's recent successful steps."""
     latest = Run.objects.current().filter(batch=batch)
     span = latest.aggregate(start=Min("started_at"), end=Max("finished_at"))
-    active = counts.get(Status.QUEUED, 0) + counts.get(Status.RUNNING, 0)
+    active = sum(counts.get(status, 0) for status in ACTIVE_STATUSES)
     elapsed = None
     if span["start"]:
         end = timezone.now() if active or not span["end"] else span["end"]

@@ -5,6 +5,9 @@ from clams_apps.models import ClamsApp
 
 
 class Status(models.TextChoices):
+    # A run waits for the dispatcher (pending), is sent to the queue (queued), then runs. Steps use
+    # "queued" for every step still to run: whether its run was sent is the run's status.
+    PENDING = "pending", "Pending"
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
@@ -14,7 +17,10 @@ class Status(models.TextChoices):
 
 
 RUN_STATUSES = [s for s in Status if s != Status.SKIPPED]
-ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+STEP_STATUSES = [s for s in Status if s != Status.PENDING]
+ACTIVE_STATUSES = (Status.PENDING, Status.QUEUED, Status.RUNNING)
+# Sent to the queue: the dispatcher's window counts these.
+IN_FLIGHT_STATUSES = (Status.QUEUED, Status.RUNNING)
 FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.SKIPPED)
 
 
@@ -29,7 +35,7 @@ class Run(models.Model):
 
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="runs")
     media_file = models.ForeignKey(MediaFile, on_delete=models.PROTECT, related_name="runs")
-    status = models.CharField(max_length=10, choices=[(s.value, s.label) for s in RUN_STATUSES], default=Status.QUEUED)
+    status = models.CharField(max_length=10, choices=[(s.value, s.label) for s in RUN_STATUSES], default=Status.PENDING)
     attempt = models.PositiveSmallIntegerField(default=1)
     retry_of = models.OneToOneField("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retried_by")
     # True once a later run of the same file in the same batch replaces this one; counts ignore it.
@@ -42,12 +48,25 @@ class Run(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The dispatcher's bookkeeping (docs/operating.md, "How runs are dispatched"): every sending of the
+    # run's chain takes the next number, and a task carrying an older one is dropped; the worker that
+    # took the run; when it was sent, and under which Redis epoch (a Redis that lost its data has a new one).
+    dispatches = models.PositiveIntegerField(default=0)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_epoch = models.CharField(max_length=32, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    # A pending run waiting to try its app again (it was busy or answered 503) is not sent before this.
+    not_before = models.DateTimeField(null=True, blank=True)
 
     objects = RunQuerySet.as_manager()
 
     class Meta:
         ordering = ["batch", "media_file__guid", "attempt"]
-        indexes = [models.Index(fields=["batch", "superseded", "status"])]
+        indexes = [
+            models.Index(fields=["batch", "superseded", "status"]),
+            models.Index(fields=["status", "batch"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.media_file} in {self.batch} (attempt {self.attempt})"
@@ -61,8 +80,10 @@ class StepRun(models.Model):
     app = models.ForeignKey(ClamsApp, on_delete=models.SET_NULL, null=True, related_name="step_runs")
     app_name = models.CharField(max_length=200, help_text="The app's name when the run started.")
     parameters = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    status = models.CharField(max_length=10, choices=[(s.value, s.label) for s in STEP_STATUSES], default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # How often the step's worker stopped while the app was working on it (the step was then sent again).
+    interruptions = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration = models.FloatField(null=True, blank=True, help_text="Seconds the app took to answer.")
@@ -84,3 +105,14 @@ class StepRun(models.Model):
 
     def __str__(self) -> str:
         return f"step {self.position} ({self.app_name}) of {self.run}"
+
+
+class Worker(models.Model):
+    """A Celery worker process, alive while it writes ``seen_at``; the runs it took are given back when it stops."""
+
+    name = models.CharField(max_length=200, unique=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

@@ -20,11 +20,11 @@ def chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
 
 
 def files_to_start(batch: Batch) -> QuerySet[MediaFile]:
-    """The batch's media files that have no queued, running or succeeded run in it."""
+    """The batch's media files that have no pending, queued, running or succeeded run in it."""
     busy_or_done = (
         Run.objects.current()
         .filter(batch=batch)
-        .filter(media_file=OuterRef("pk"), status__in=[Status.QUEUED, Status.RUNNING, Status.SUCCEEDED])
+        .filter(media_file=OuterRef("pk"), status__in=[*ACTIVE_STATUSES, Status.SUCCEEDED])
     )
     return batch.media_files.filter(~Exists(busy_or_done))
 

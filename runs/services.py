@@ -1,23 +1,23 @@
 """Starting, cancelling and retrying runs: what the admin, the live pages, the API and the commands call.
 
-Status changes are conditional UPDATEs (``WHERE status IN ...``) so a cancel and a finishing
-step can race without one undoing the other; what a step does to its run is in transitions.py.
+They only write rows: a new run is pending, and the dispatcher (runs/dispatcher.py) sends it to the
+queue, so starting 100,000 files or cancelling them takes seconds and works while Redis is down.
+Status changes are conditional UPDATEs (``WHERE status IN ...``) so a cancel and a finishing step
+can race without one undoing the other; what a step does to its run is in transitions.py.
 """
 
 from dataclasses import dataclass, field
 
-from celery import chain
 from django.db import transaction
 from django.utils import timezone
 
 from batches.models import Batch
-from chowda_site.celery import app as celery_app
 from clams_apps.parameters import InvalidParameters, query_params
 from pipelines.models import Pipeline
 from runs import events
+from runs.dispatcher import QueueUnavailable, send_pending
 from runs.models import ACTIVE_STATUSES, Run, Status, StepRun
 from runs.selectors import chunks, files_to_start, runs_to_cancel, runs_to_retry
-from runs.tasks import run_step
 
 
 class RunnerError(Exception):
@@ -31,6 +31,8 @@ class StartResult:
     started: int = 0
     already: int = 0
     without_input: list[str] = field(default_factory=list)
+    # Redis could not be reached: the runs wait, pending, and are sent once it is back.
+    queue_down: bool = False
 
     def __bool__(self) -> bool:
         return self.started > 0
@@ -53,6 +55,8 @@ class StartResult:
         if missing:
             shown = ", ".join(self.without_input[:10]) + ("…" if missing > 10 else "")
             said += f"; {missing} have no output in the input batch yet: {shown}"
+        if self.queue_down:
+            said += ". They wait for the queue (Redis cannot be reached now) and start as soon as it is back"
         return said + "."
 
 
@@ -68,15 +72,6 @@ class RunsChanged:
 
     def __bool__(self) -> bool:
         return self.count > 0
-
-
-@dataclass
-class Launch:
-    """Where a run's chain begins: the ids of the steps still to run and the MMIF the first one reads."""
-
-    run_id: int
-    step_ids: list[int]
-    input_name: str | None
 
 
 def pipeline_snapshot(pipeline: Pipeline) -> list[dict]:
@@ -161,7 +156,7 @@ def batch_start(batch: Batch) -> StartResult:
             )
             for media in files
         )
-        steps = StepRun.objects.bulk_create(
+        StepRun.objects.bulk_create(
             StepRun(
                 run=run,
                 position=s["position"],
@@ -172,57 +167,55 @@ def batch_start(batch: Batch) -> StartResult:
             for run in runs
             for s in snapshot
         )
-        step_ids: dict[int, list[int]] = {}
-        for step in steps:
-            step_ids.setdefault(step.run_id, []).append(step.pk)
-        launches = [Launch(run.pk, step_ids[run.pk], None) for run in runs]
-        events.runs_changed(run.pk for run in runs)
-        transaction.on_commit(lambda: enqueue(launches))
+        events.runs_changed((run.pk for run in runs), batch_id=batch.pk)
         result.started = len(runs)
+    if result.started:
+        result.queue_down = not _send_first(batch)
     return result
 
 
-def enqueue(launches: list[Launch]) -> None:
-    """Send one Celery chain per run, one task per step, over a single broker connection."""
-    with celery_app.producer_or_acquire() as producer:
-        for launch in launches:
-            first, *rest = launch.step_ids
-            chain(run_step.s(launch.input_name, first), *(run_step.s(step_id) for step_id in rest)).apply_async(
-                producer=producer
-            )
+def _send_first(batch: Batch) -> bool:
+    """Send the batch's first window now rather than at the next dispatcher round; False if Redis is down."""
+    try:
+        send_pending([batch.pk])
+    except QueueUnavailable:
+        return False
+    return True
 
 
 def runs_cancel(runs, *, reason: str = "The run was cancelled.") -> RunsChanged:
-    """Cancel the queued and running runs among ``runs``.
+    """Cancel the pending, queued and running runs among ``runs``.
 
     Their queued steps become skipped and never start; a step already talking to its
     app may finish, but its result does not advance the run.
     """
     cancelled = _cancel(runs, reason)
     if not cancelled:
-        return RunsChanged(0, "None of these runs is queued or running: nothing was cancelled.")
+        return RunsChanged(0, "None of these runs is waiting or running: nothing was cancelled.")
     return RunsChanged(cancelled, f"Cancelled {cancelled} run(s).")
 
 
-def _cancel(runs, reason: str) -> int:
+def _cancel(runs, reason: str, batch_id: int | None = None) -> int:
     now = timezone.now()
     with transaction.atomic():
         ids = list(runs.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
         cancelled = 0
         for chunk in chunks(ids):
+            # Pending runs were never sent: no message has to be taken back. The few sent ones find
+            # out themselves, before their next step calls its app.
             cancelled += Run.objects.filter(pk__in=chunk, status__in=ACTIVE_STATUSES).update(
                 status=Status.CANCELLED, finished_at=now, error=reason
             )
             StepRun.objects.filter(run_id__in=chunk, status=Status.QUEUED).update(status=Status.SKIPPED)
-        events.runs_changed(ids)
+        events.runs_changed(ids, batch_id=batch_id)
     return cancelled
 
 
 def batch_cancel(batch: Batch) -> RunsChanged:
-    """Cancel every queued or running run of the batch."""
-    cancelled = _cancel(runs_to_cancel(batch), f"Batch '{batch.name}' was cancelled.")
+    """Cancel every pending, queued or running run of the batch."""
+    cancelled = _cancel(runs_to_cancel(batch), f"Batch '{batch.name}' was cancelled.", batch.pk)
     if not cancelled:
-        return RunsChanged(0, "No run of the batch is queued or running: nothing was cancelled.")
+        return RunsChanged(0, "No run of the batch is waiting or running: nothing was cancelled.")
     return RunsChanged(cancelled, f"Cancelled {cancelled} run(s).")
 
 
@@ -234,7 +227,7 @@ def run_cancel(run: Run) -> RunsChanged:
     return RunsChanged(
         0,
         f"This run has already finished ({run.get_status_display().lower()}); "
-        "only queued or running runs can be cancelled.",
+        "only waiting or running runs can be cancelled.",
     )
 
 
@@ -255,15 +248,17 @@ def batch_retry_failed(batch: Batch) -> RunsChanged:
         retried = [_retry(run, steps.get(run.pk, [])) for run in old_runs]
         for chunk in chunks(old_ids):
             Run.objects.filter(pk__in=chunk).update(superseded=True)
-        events.runs_changed(new.pk for new, _launch in retried)
-        launches = [launch for _new, launch in retried if launch is not None]
-        transaction.on_commit(lambda: enqueue(launches))
+        events.runs_changed((new.pk for new in retried), batch_id=batch.pk)
     if not old_runs:
         return RunsChanged(0, "No run of the batch failed or was cancelled: nothing was retried.")
-    return RunsChanged(len(old_runs), f"Retried {len(old_runs)} failed or cancelled run(s).")
+    said = f"Retried {len(old_runs)} failed or cancelled run(s)."
+    if not _send_first(batch):
+        said += " They wait for the queue (Redis cannot be reached now) and start as soon as it is back."
+    return RunsChanged(len(old_runs), said)
 
 
-def _retry(old: Run, old_steps: list[StepRun]) -> tuple[Run, Launch | None]:
+def _retry(old: Run, old_steps: list[StepRun]) -> Run:
+    """A new pending attempt of ``old`` that keeps its succeeded steps; the dispatcher starts it after them."""
     new = Run.objects.create(
         batch_id=old.batch_id,
         media_file_id=old.media_file_id,
@@ -287,17 +282,15 @@ def _retry(old: Run, old_steps: list[StepRun]) -> tuple[Run, Launch | None]:
                     parameters=step.parameters,
                 )
             )
-    StepRun.objects.bulk_create(kept)
-    todo = StepRun.objects.bulk_create(todo)
+    StepRun.objects.bulk_create([*kept, *todo])
     if not todo:  # every step had succeeded; the run was cancelled as its last step finished
         now = timezone.now()
         Run.objects.filter(pk=new.pk).update(
             status=Status.SUCCEEDED, final_mmif=input_name, started_at=now, finished_at=now
         )
-        return new, None
-    if kept:
-        Run.objects.filter(pk=new.pk).update(status=Status.RUNNING, started_at=timezone.now())
-    return new, Launch(new.pk, [step.pk for step in todo], input_name)
+    elif kept:
+        Run.objects.filter(pk=new.pk).update(started_at=timezone.now())
+    return new
 
 
 def _copy_succeeded(step: StepRun, run: Run) -> StepRun:

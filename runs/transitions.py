@@ -1,59 +1,118 @@
-"""What happens to a step, and so to its run, as the step task works: begin, wait, succeed, fail.
+"""What happens to a step, and so to its run, as the step task works: begin, wait, succeed, fail;
+and how a run goes back to the dispatcher when its worker or its message is lost.
 
-Every change is a conditional UPDATE (``WHERE status IN ...``), so a cancel and a finishing
-step can race without one undoing the other, and each publishes its event after commit.
-Each returns whether the run may go on.
+Every change is a conditional UPDATE, so a cancel, a recovery and a finishing step can race
+without one undoing the other. A step's changes also name the run's dispatch number (``token``,
+see runs/dispatcher.py): a task whose run was sent again since it was sent changes nothing.
+Each change publishes its event after commit.
 """
 
+from datetime import timedelta
+
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from runs import events
-from runs.models import ACTIVE_STATUSES, Run, Status, StepRun
+from runs.models import ACTIVE_STATUSES, IN_FLIGHT_STATUSES, Run, Status, StepRun
+from runs.selectors import chunks
+
+INTERRUPTED = "The worker stopped while the app was working on this step; it was sent again."
 
 
-def _record(step: StepRun, **fields) -> None:
-    """Write these fields of the step, and keep the instance in step (events are built from it)."""
-    for name, value in fields.items():
-        setattr(step, name, value)
-    StepRun.objects.filter(pk=step.pk).update(**fields)
+def _step_update(step: StepRun, token: int, from_statuses, *, run_statuses=None, **fields) -> bool:
+    """Write these fields if the step is still in one of ``from_statuses`` and its run still has ``token``
+    (and is in one of ``run_statuses``, when given).
+
+    Keeps the instance in step (events are built from it); False if nothing was written.
+    """
+    steps = StepRun.objects.filter(pk=step.pk, status__in=from_statuses, run__dispatches=token)
+    if run_statuses is not None:
+        steps = steps.filter(run__status__in=run_statuses)
+    changed = steps.update(**fields)
+    if changed:
+        for name, value in fields.items():
+            setattr(step, name, value)
+    return bool(changed)
 
 
-def step_begin(step: StepRun) -> bool:
-    """Mark the step running (one more attempt) and its run running; False if the run is no longer active."""
+def run_claim(run_id: int, token: int, worker: str) -> bool:
+    """The worker takes the run before it works on it; False if the run was sent again or ended meanwhile."""
+    return bool(Run.objects.filter(pk=run_id, dispatches=token, status__in=IN_FLIGHT_STATUSES).update(worker=worker))
+
+
+def step_begin(step: StepRun, token: int) -> bool:
+    """Mark the step running (one more attempt) and its run running.
+
+    False, changing nothing, if the step is not waiting to run (another task has it, or it ended) or
+    the run is no longer this task's to run (cancelled, or sent again).
+    """
     now = timezone.now()
     with transaction.atomic():
+        begun = _step_update(
+            step,
+            token,
+            [Status.QUEUED],
+            run_statuses=IN_FLIGHT_STATUSES,
+            status=Status.RUNNING,
+            attempts=step.attempts + 1,
+            started_at=step.started_at or now,
+        )
+        if not begun:
+            return False
         run_started = Run.objects.filter(pk=step.run_id, status=Status.QUEUED).update(
             status=Status.RUNNING, started_at=now
         )
-        if not run_started and not Run.objects.filter(pk=step.run_id, status=Status.RUNNING).exists():
-            StepRun.objects.filter(pk=step.pk, status=Status.QUEUED).update(status=Status.SKIPPED)
-            return False
-        _record(step, status=Status.RUNNING, attempts=step.attempts + 1, started_at=step.started_at or now)
         events.step_changed(step, run_changed=bool(run_started))
     return True
 
 
-def step_wait(step: StepRun, message: str) -> None:
-    """The step will be tried again later: back to queued, keeping the last error for people to see."""
+def step_wait(step: StepRun, token: int, message: str, *, retry_in: float) -> bool:
+    """The step will be tried again in ``retry_in`` seconds: back to queued, keeping the last error for people
+    to see, and its run back to the dispatcher, which sends it again then."""
     with transaction.atomic():
-        _record(step, status=Status.QUEUED, error_message=message)
-        events.step_changed(step)
+        waiting = _step_update(step, token, [Status.RUNNING], status=Status.QUEUED, error_message=message)
+        if waiting:
+            run_wait(step.run_id, token, retry_in=retry_in)
+            events.step_changed(step, run_changed=True)
+    return waiting
+
+
+def run_wait(run_id: int, token: int, *, retry_in: float) -> bool:
+    """The run's next step cannot run now (its app is busy): back to the dispatcher for ``retry_in`` seconds."""
+    return bool(
+        Run.objects.filter(pk=run_id, dispatches=token, status__in=IN_FLIGHT_STATUSES).update(
+            status=Status.PENDING,
+            worker="",
+            sent_at=None,
+            dispatches=F("dispatches") + 1,
+            not_before=timezone.now() + timedelta(seconds=retry_in),
+        )
+    )
 
 
 def step_succeed(
-    step: StepRun, *, input_name: str, output_name: str, http_status: int, duration: float, summary: dict, is_last: bool
+    step: StepRun,
+    token: int,
+    *,
+    input_name: str,
+    output_name: str,
+    http_status: int,
+    duration: float,
+    summary: dict,
+    is_last: bool,
 ) -> bool:
     """Record the app's output; finish the run if this was its last step.
 
-    Returns False if the run was cancelled meanwhile and this was its last step; for other
-    steps the next task finds out itself, before it calls its app.
+    Returns False if the answer no longer counts (the run was sent again meanwhile), or if the
+    run was cancelled and this was its last step; for other steps the next task finds out itself.
     """
     now = timezone.now()
     with transaction.atomic():
-        _record(
+        recorded = _step_update(
             step,
+            token,
+            [Status.RUNNING],
             status=Status.SUCCEEDED,
             finished_at=now,
             input_mmif=input_name,
@@ -63,6 +122,8 @@ def step_succeed(
             summary=summary,
             error_message="",
         )
+        if not recorded:
+            return False
         events.step_changed(step, run_changed=is_last)
         if not is_last:
             return True
@@ -75,6 +136,7 @@ def step_succeed(
 
 def step_fail(
     step: StepRun,
+    token: int,
     message: str,
     *,
     input_name: str = "",
@@ -82,12 +144,17 @@ def step_fail(
     duration: float | None = None,
     stack_trace: str = "",
     error_name: str = "",
-) -> None:
-    """Record the failure; the later steps are skipped and the run fails (unless it was cancelled already)."""
+) -> bool:
+    """Record the failure; the later steps are skipped and the run fails (unless it was cancelled already).
+
+    False, changing nothing, if the run was sent again meanwhile.
+    """
     now = timezone.now()
     with transaction.atomic():
-        _record(
+        recorded = _step_update(
             step,
+            token,
+            [Status.QUEUED, Status.RUNNING],
             status=Status.FAILED,
             finished_at=now,
             input_mmif=input_name,
@@ -97,10 +164,40 @@ def step_fail(
             stack_trace=stack_trace,
             error_mmif=error_name,
         )
+        if not recorded:
+            return False
         StepRun.objects.filter(run_id=step.run_id, position__gt=step.position, status=Status.QUEUED).update(
             status=Status.SKIPPED
         )
-        Run.objects.filter(Q(pk=step.run_id), Q(status__in=ACTIVE_STATUSES)).update(
+        Run.objects.filter(pk=step.run_id, status__in=ACTIVE_STATUSES).update(
             status=Status.FAILED, finished_at=now, error=f"Step {step.position} failed: {message}"
         )
         events.step_changed(step, run_changed=True)
+    return True
+
+
+def runs_give_back(runs: QuerySet[Run], *, step_message: str = INTERRUPTED) -> int:
+    """Send runs that are queued or running back to the dispatcher (pending); returns how many.
+
+    For runs whose worker stopped or whose message was lost: a step that was running goes back to
+    queued, with ``step_message`` for people to see, and the run is sent again from the first step
+    that has not succeeded. Steps already succeeded are never run again.
+    """
+    ids = list(runs.filter(status__in=IN_FLIGHT_STATUSES).values_list("pk", flat=True))
+    given_back = 0
+    with transaction.atomic():
+        for chunk in chunks(ids):
+            # The dispatch number moves on at once, so a task of the old sending changes nothing from now on.
+            given_back += Run.objects.filter(pk__in=chunk, status__in=IN_FLIGHT_STATUSES).update(
+                status=Status.PENDING, worker="", sent_at=None, dispatches=F("dispatches") + 1
+            )
+            StepRun.objects.filter(run_id__in=chunk, status=Status.RUNNING).update(
+                status=Status.QUEUED, error_message=step_message, interruptions=F("interruptions") + 1
+            )
+        events.runs_changed(ids)
+    return given_back
+
+
+def run_give_back(run_id: int, token: int) -> bool:
+    """Send one run back to the dispatcher if it still has ``token`` (its task could not reach the queue)."""
+    return bool(runs_give_back(Run.objects.filter(pk=run_id, dispatches=token)))

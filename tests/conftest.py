@@ -145,16 +145,22 @@ def redis_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def celery_worker(redis_url):
-    """A real Celery worker with a pool of 8 threads, in this process, for the whole session."""
+def celery_worker(redis_url, django_db_setup, django_db_blocker):
+    """A real Celery worker with a pool of 8 threads, in this process, for the whole session.
+
+    Its heartbeat and dispatcher threads (runs/workers.py) use the test database between tests too.
+    """
     from celery.contrib.testing.worker import start_worker
 
     from chowda_site.celery import app as celery_app
+    from runs import workers
 
-    with start_worker(
-        celery_app, pool="threads", concurrency=8, perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"
-    ) as worker:
-        yield worker
+    with django_db_blocker.unblock():
+        with start_worker(
+            celery_app, pool="threads", concurrency=8, perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"
+        ) as worker:
+            yield worker
+        workers.stop()  # the test worker does not always send worker_shutdown
 
 
 @pytest.fixture(scope="session")
@@ -189,3 +195,27 @@ def daphne(redis_url, tmp_path, settings):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def paused_dispatcher():
+    """Stop the in-process test worker's heartbeat and dispatcher (if it runs) while a fault test runs
+    workers of its own on another Redis: both read the same database."""
+    from runs import workers
+
+    was_running = bool(workers._threads)
+    if was_running:
+        workers.stop()
+    yield
+    if was_running:
+        workers.start()
+
+
+@pytest.fixture
+def faults(tmp_path, paused_dispatcher):
+    """Redis servers and Celery worker processes of the test's own (tests/fault_helpers.py)."""
+    from tests.fault_helpers import FaultWorld
+
+    world = FaultWorld(tmp_path)
+    yield world
+    world.close()

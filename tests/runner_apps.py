@@ -1,8 +1,10 @@
 """CLAMS apps (and two impostors) for the runner tests, with knobs the tests turn and counters they read."""
 
+import io
 import json
 import threading
 import time
+from collections import Counter
 
 from clams.app import ClamsApp
 from clams.appmetadata import AppMetadata
@@ -25,9 +27,11 @@ class Behaviour:
             self.delay = 0.0
             self.fail_next = 0  # answer 503 to this many requests first
             self.queries = []
+            self.locations = Counter()  # requests per media location (one file each)
 
-    def enter(self, query: str):
+    def enter(self, query: str, location: str = ""):
         with self.lock:
+            self.locations[location] += 1
             self.requests += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -93,7 +97,9 @@ def with_behaviour(wsgi_app, behaviour: Behaviour):
     def app(environ, start_response):
         if environ["REQUEST_METHOD"] != "POST":
             return wsgi_app(environ, start_response)
-        behaviour.enter(environ.get("QUERY_STRING", ""))
+        body = read_body(environ)
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        behaviour.enter(environ.get("QUERY_STRING", ""), _location(body))
         try:
             with behaviour.lock:
                 fail = behaviour.fail_next > 0
@@ -109,6 +115,13 @@ def with_behaviour(wsgi_app, behaviour: Behaviour):
             behaviour.leave()
 
     return app
+
+
+def _location(body: bytes) -> str:
+    try:
+        return json.loads(body)["documents"][0]["properties"]["location"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return ""
 
 
 def static_answer(body: bytes, content_type: str = "application/json"):

@@ -45,7 +45,7 @@ def test_a_batch_is_created_with_its_files_and_its_creator(api, curator, pipelin
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["media_count"] == 3
-    assert body["runs"] == {"queued": 0, "running": 0, "succeeded": 0, "failed": 0, "cancelled": 0}
+    assert body["runs"] == {"pending": 0, "queued": 0, "running": 0, "succeeded": 0, "failed": 0, "cancelled": 0}
     assert body["created_by"] == "curator"
     assert "media_files" not in body
     assert Batch.objects.get().created_by == curator
@@ -60,7 +60,7 @@ def test_the_list_shows_run_counts_per_status(api, pipeline):
     [listed] = api.get("/api/batches/").json()["results"]
 
     assert listed["media_count"] == 4
-    assert listed["runs"] == {"queued": 0, "running": 1, "succeeded": 2, "failed": 1, "cancelled": 0}
+    assert listed["runs"] == {"pending": 0, "queued": 0, "running": 1, "succeeded": 2, "failed": 1, "cancelled": 0}
 
 
 def test_batches_are_filtered_by_pipeline_and_status(api, pipeline):
@@ -160,7 +160,7 @@ def test_cancel_and_retry_say_how_many_runs_and_409_when_there_are_none(api, pip
 
     assert cancelled.json() == {"detail": "Cancelled 2 run(s).", "count": 2}
     assert again.status_code == 409
-    assert again.json() == {"detail": "No run of the batch is queued or running: nothing was cancelled."}
+    assert again.json() == {"detail": "No run of the batch is waiting or running: nothing was cancelled."}
     assert retried.json() == {"detail": "Retried 2 failed or cancelled run(s).", "count": 2}
     assert nothing_to_retry.status_code == 409
     assert nothing_to_retry.json() == {"detail": "No run of the batch failed or was cancelled: nothing was retried."}

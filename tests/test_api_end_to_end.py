@@ -62,7 +62,7 @@ def test_a_script_registers_an_app_builds_a_pipeline_imports_runs_and_downloads(
 
     def finished_runs():
         runs = ok(script.get("/api/runs/", {"batch": batch["id"], "superseded": "false"}))["results"]
-        return runs if all(run["status"] not in ("queued", "running") for run in runs) else None
+        return runs if all(run["status"] not in ("pending", "queued", "running") for run in runs) else None
 
     runs = wait_for(finished_runs, timeout=60, message="the batch's runs to finish")
     assert sorted(run["guid"] for run in runs) == GUIDS

@@ -156,5 +156,5 @@ def test_a_curator_cancels_one_run_and_a_finished_one_is_a_409(curator):
     assert list(running.steps.values_list("status", flat=True)) == [Status.RUNNING, Status.SKIPPED]
     assert refused.status_code == 409
     assert refused.json() == {
-        "detail": "This run has already finished (succeeded); only queued or running runs can be cancelled."
+        "detail": "This run has already finished (succeeded); only waiting or running runs can be cancelled."
     }

@@ -84,7 +84,7 @@ async def test_an_event_arrives_when_a_step_changes_status(batch, viewer):
     await run_watcher.receive_json_from(timeout=5)
 
     step = await sync_to_async(lambda: batch.runs.get().steps.get())()
-    await sync_to_async(transitions.step_begin)(step)
+    await sync_to_async(transitions.step_begin)(step, 0)
 
     events = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
     by_type = {event["type"]: event for event in events}
@@ -142,7 +142,14 @@ async def test_the_newest_counts_are_right_after_a_flood_of_events(viewer, runne
         event = await communicator.receive_json_from()
         if "batch_counts" in event and event["seq"] > latest["seq"]:
             latest = event
-    assert latest["batch_counts"] == {"queued": 0, "running": 0, "succeeded": 30, "failed": 0, "cancelled": 0}
+    assert latest["batch_counts"] == {
+        "pending": 0,
+        "queued": 0,
+        "running": 0,
+        "succeeded": 30,
+        "failed": 0,
+        "cancelled": 0,
+    }
     await communicator.disconnect()
 
 

@@ -51,7 +51,14 @@ def test_the_live_batch_page_makes_as_many_queries_for_1000_runs_as_for_10(viewe
     assert few == many
     snapshot = response.context["snapshot"]
     assert snapshot["total_files"] == 1000
-    assert snapshot["batch_counts"] == {"queued": 250, "running": 250, "succeeded": 250, "failed": 250, "cancelled": 0}
+    assert snapshot["batch_counts"] == {
+        "pending": 0,
+        "queued": 250,
+        "running": 250,
+        "succeeded": 250,
+        "failed": 250,
+        "cancelled": 0,
+    }
     assert len(snapshot["rows"]) == 50
     assert snapshot["num_pages"] == 20
 

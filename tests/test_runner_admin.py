@@ -101,7 +101,7 @@ def test_the_commands_print_what_they_did(batch, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out == [
         "Batch 'Nightly': Started 3 file(s).",
-        "Batch 'Nightly': No run of the batch is queued or running: nothing was cancelled.",
+        "Batch 'Nightly': No run of the batch is waiting or running: nothing was cancelled.",
         "Batch 'Nightly': No run of the batch failed or was cancelled: nothing was retried.",
     ]
 

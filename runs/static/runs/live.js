@@ -1,7 +1,7 @@
 /* Live batch and run pages: render a snapshot, apply progress events, reconnect and re-sync after a drop. */
 (function () {
   "use strict";
-  const ICONS = {queued: "○", running: "◐", succeeded: "●", failed: "✖", cancelled: "⊘", skipped: "–"};
+  const ICONS = {pending: "◌", queued: "○", running: "◐", succeeded: "●", failed: "✖", cancelled: "⊘", skipped: "–"};
   const FINISHED = ["succeeded", "failed", "cancelled"];
 
   function el(tag, attrs, ...children) {
@@ -66,6 +66,7 @@
         el("span", {title: status, text: ICONS[status] + " " + status}));
       if (step && step.duration !== null) cell.append(" " + seconds(step.duration));
       if (step && step.attempts > 1) cell.append(` (${step.attempts} attempts)`);
+      if (step && step.interruptions) cell.append(` (interrupted ${step.interruptions}×: its worker stopped)`);
       if (step && step.error) {
         const error = el("span", {class: "error", title: step.error, text: " why?"});
         error.addEventListener("click", () => alert(step.error));
@@ -133,6 +134,7 @@
       }
       if (event.seq <= state.seq) return;  // already in the snapshot
       if (event.batch_counts && event.seq > countsSeq) { state.batch_counts = event.batch_counts; countsSeq = event.seq; }
+      if (event.type === "batch") { renderHeader(); resync(); return; }  // many runs changed at once
       if (event.type === "run" && event.started_at && (!state.started_at || event.started_at < state.started_at)) {
         state.started_at = event.started_at;
       }
@@ -232,7 +234,7 @@
         return el("tr", {"data-position": step.position, "data-status": step.status},
           el("td", {text: `${step.position}. ${step.app}`}),
           el("td", {class: "status-" + step.status, text: ICONS[step.status] + " " + step.status}),
-          el("td", {text: String(step.attempts)}),
+          el("td", {text: String(step.attempts) + (step.interruptions ? ` (${step.interruptions} interrupted)` : "")}),
           el("td", {text: seconds(step.duration)}),
           el("td", {}, bar),
           el("td", {}, ...links),

@@ -1,0 +1,105 @@
+"""A worker process's life: its name, its heartbeat, and the dispatcher rounds it runs.
+
+Each worker writes a heartbeat row (``Worker``) every ``WORKER_HEARTBEAT`` seconds and renews
+the leases of the app slots its calls hold; a worker silent for ``WORKER_LOST_AFTER`` seconds
+is gone, and any worker's dispatcher round gives its runs back (runs/dispatcher.py). The
+threads start when Celery sets up the worker and stop when it shuts down.
+"""
+
+import logging
+import os
+import random
+import socket
+import threading
+from collections.abc import Callable
+
+from celery.signals import worker_init, worker_shutdown
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+from redis import RedisError
+
+from runs import slots
+from runs.dispatcher import QueueUnavailable, dispatch
+from runs.models import Worker
+
+logger = logging.getLogger(__name__)
+
+_name = ""
+_stop = threading.Event()
+_threads: list[threading.Thread] = []
+
+
+def current_name() -> str:
+    """This process's worker name, as runs record who took them."""
+    return _name or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def heartbeat() -> None:
+    """Say this worker is alive, and keep the slots of its calls in flight."""
+    now = timezone.now()
+    if not Worker.objects.filter(name=current_name()).update(seen_at=now):
+        Worker.objects.update_or_create(name=current_name(), defaults={"seen_at": now})
+    try:
+        slots.renew_held()
+    except RedisError as exc:  # the leases run out; the calls go on, and the slots are taken again next time
+        logger.warning("Could not renew app slot leases: %s", exc)
+
+
+def dispatch_round() -> float | None:
+    """One round; returns in how many seconds a waiting run is due, if sooner than the next round."""
+    try:
+        return dispatch()
+    except QueueUnavailable as exc:
+        logger.warning("%s; pending runs wait for it.", exc)
+        return None
+
+
+def _every(seconds: float, action: Callable[[], float | None], name: str) -> threading.Thread:
+    """Call ``action`` every ``seconds`` (with jitter), or sooner when it says something is due sooner."""
+
+    def loop():
+        wait = seconds
+        try:
+            while not _stop.wait(wait):
+                close_old_connections()
+                wait = seconds * random.uniform(0.8, 1.2)
+                try:
+                    due = action()
+                except Exception:  # the loop must outlive a database or Redis hiccup
+                    logger.exception("The worker's %s failed; it will try again.", name)
+                    continue
+                if due is not None:
+                    wait = min(wait, max(0.05, due))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=loop, name=f"chowda-{name}", daemon=True)
+    thread.start()
+    return thread
+
+
+@worker_init.connect
+def start(sender=None, **kwargs) -> None:
+    """Register this worker and start its heartbeat and dispatcher threads."""
+    global _name
+    _name = f"{getattr(sender, 'hostname', None) or socket.gethostname()}:{os.getpid()}"
+    _stop.clear()
+    heartbeat()
+    connection.close()
+    _threads[:] = [
+        _every(settings.WORKER_HEARTBEAT, heartbeat, "heartbeat"),
+        _every(settings.DISPATCH_INTERVAL, dispatch_round, "dispatcher"),
+    ]
+    logger.info("Worker %s is registered; it dispatches every %ss.", _name, settings.DISPATCH_INTERVAL)
+
+
+@worker_shutdown.connect
+def stop(**kwargs) -> None:
+    """Stop the threads and say this worker is gone, so the runs it had are sent again without waiting."""
+    _stop.set()
+    for thread in _threads:
+        thread.join(timeout=30)
+    _threads.clear()
+    Worker.objects.filter(name=current_name()).delete()
+    connection.close()
