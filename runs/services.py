@@ -169,13 +169,16 @@ def batch_start(batch: Batch) -> StartResult:
         )
         events.runs_changed((run.pk for run in runs), batch_id=batch.pk)
         result.started = len(runs)
-    if result.started:
-        result.queue_down = not _send_first(batch)
+        if runs:
+            transaction.on_commit(lambda: setattr(result, "queue_down", not _send_first(batch)))
     return result
 
 
 def _send_first(batch: Batch) -> bool:
-    """Send the batch's first window now rather than at the next dispatcher round; False if Redis is down."""
+    """Send the batch's first window now rather than at the next dispatcher round; False if Redis is down.
+
+    Called after commit, so that no worker is sent a run it cannot read yet.
+    """
     try:
         send_pending([batch.pk])
     except QueueUnavailable:
@@ -249,10 +252,13 @@ def batch_retry_failed(batch: Batch) -> RunsChanged:
         for chunk in chunks(old_ids):
             Run.objects.filter(pk__in=chunk).update(superseded=True)
         events.runs_changed((new.pk for new in retried), batch_id=batch.pk)
+        sent = []
+        if old_runs:
+            transaction.on_commit(lambda: sent.append(_send_first(batch)))
     if not old_runs:
         return RunsChanged(0, "No run of the batch failed or was cancelled: nothing was retried.")
     said = f"Retried {len(old_runs)} failed or cancelled run(s)."
-    if not _send_first(batch):
+    if sent == [False]:
         said += " They wait for the queue (Redis cannot be reached now) and start as soon as it is back."
     return RunsChanged(len(old_runs), said)
 
