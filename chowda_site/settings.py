@@ -181,6 +181,8 @@ CHANNEL_LAYERS = {
         "CONFIG": {
             "hosts": [{"address": REDIS_URL, **CHANNEL_LAYER_REDIS_OPTIONS}],
             "prefix": f"{REDIS_KEY_PREFIX}:asgi",
+            # Events a live page has not read yet; a busy batch sends many, and a dropped one waits for a resync.
+            "capacity": 1000,
         },
     },
 }

@@ -232,14 +232,13 @@ def current_epoch() -> str:
 def recover(epoch: str) -> int:
     """Give back to the dispatcher the runs whose worker or message was lost; returns how many."""
     now = timezone.now()
-    alive = list(
-        Worker.objects.filter(seen_at__gte=now - timedelta(seconds=settings.WORKER_LOST_AFTER)).values_list(
+    lost = list(
+        Worker.objects.filter(seen_at__lt=now - timedelta(seconds=settings.WORKER_LOST_AFTER)).values_list(
             "name", flat=True
         )
     )
     in_flight = Run.objects.filter(status__in=IN_FLIGHT_STATUSES)
-    orphaned = in_flight.exclude(worker="").exclude(worker__in=alive)
-    given_back = runs_give_back(orphaned, step_message=INTERRUPTED)
+    given_back = runs_give_back(in_flight.filter(worker__in=lost), step_message=INTERRUPTED)
     given_back += runs_give_back(
         in_flight.filter(sent_at__isnull=True, dispatched_at__lt=now - UNSENT_AFTER), step_message=UNSENT
     )

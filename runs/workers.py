@@ -12,6 +12,7 @@ import random
 import socket
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from celery.signals import worker_init, worker_shutdown
 from django.conf import settings
@@ -101,5 +102,5 @@ def stop(**kwargs) -> None:
     for thread in _threads:
         thread.join(timeout=30)
     _threads.clear()
-    Worker.objects.filter(name=current_name()).delete()
+    Worker.objects.filter(name=current_name()).update(seen_at=datetime.min.replace(tzinfo=UTC))
     connection.close()

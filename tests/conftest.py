@@ -132,6 +132,7 @@ def redis_url(tmp_path_factory):
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
+                **settings.CHANNEL_LAYERS["default"]["CONFIG"],
                 "hosts": [{"address": url, **settings.CHANNEL_LAYER_REDIS_OPTIONS}],
                 "prefix": f"{settings.REDIS_KEY_PREFIX}:asgi",
             },
