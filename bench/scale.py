@@ -155,7 +155,7 @@ def main() -> int:
 
         quick = start_app(5, processes, tmp / "quick.log")
         slow = start_app(5000, processes, tmp / "slow.log")
-        start_worker(env, 8, processes, tmp / "worker.log")
+        worker = start_worker(env, 8, processes, tmp / "worker.log")
         pipeline = pipeline_of(quick, "bench-quick", 8)
         figures: dict[str, float] = {}
 
@@ -179,6 +179,7 @@ def main() -> int:
         batch_cancel(huge)
 
         print("[scale] recovery after SIGKILL, default heartbeat and dispatcher settings ...", flush=True)
+        processes.stop(worker)  # so that the steps at the slow app are the doomed worker's
         figures["recovery after a worker's SIGKILL"] = recovery(env, slow, processes, tmp)
 
         print()

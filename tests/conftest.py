@@ -220,3 +220,17 @@ def faults(tmp_path, paused_dispatcher):
     world = FaultWorld(tmp_path)
     yield world
     world.close()
+
+
+@pytest.fixture
+def idle_runner_apps(runner_apps, settings, tmp_path):
+    """The runner apps with their counters reset, once the requests of earlier tests are done, and the
+    test's own MMIF storage."""
+    from tests.runner_helpers import wait_for
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    for _url, behaviour in runner_apps.values():
+        # A request abandoned by an earlier test (a timeout) may still be running in the app.
+        wait_for(lambda b=behaviour: b.in_flight == 0, message="the apps to finish earlier requests")
+        behaviour.reset()
+    return runner_apps

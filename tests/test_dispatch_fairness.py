@@ -14,14 +14,10 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 
 @pytest.fixture
-def tagger(runner_apps, settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    for _url, behaviour in runner_apps.values():
-        wait_for(lambda b=behaviour: b.in_flight == 0, message="the apps to finish earlier requests")
-        behaviour.reset()
-    runner_apps["first"][1].delay = 0.02
+def tagger(idle_runner_apps):
+    idle_runner_apps["first"][1].delay = 0.02
     pipeline = PipelineFactory(name="Tag")
-    PipelineStepFactory(pipeline=pipeline, position=1, app=register(runner_apps, "first", max_concurrency=4))
+    PipelineStepFactory(pipeline=pipeline, position=1, app=register(idle_runner_apps, "first", max_concurrency=4))
     return pipeline
 
 

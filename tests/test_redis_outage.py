@@ -15,13 +15,9 @@ FILES = 6
 
 
 @pytest.fixture
-def apps(runner_apps, settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    for _url, behaviour in runner_apps.values():
-        wait_for(lambda b=behaviour: b.in_flight == 0, message="the apps to finish earlier requests")
-        behaviour.reset()
-    runner_apps["first"][1].delay = 1.5
-    return runner_apps
+def apps(idle_runner_apps):
+    idle_runner_apps["first"][1].delay = 1.5
+    return idle_runner_apps
 
 
 def slow_then_quick_batch(apps):

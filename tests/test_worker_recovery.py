@@ -21,14 +21,10 @@ def fault_redis(faults):
 
 
 @pytest.fixture
-def apps(runner_apps, settings, tmp_path):
+def apps(idle_runner_apps):
     """A slow app that takes two files at a time, then a quick one; both count the requests per file."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    for _url, behaviour in runner_apps.values():
-        wait_for(lambda b=behaviour: b.in_flight == 0, message="the apps to finish earlier requests")
-        behaviour.reset()
-    runner_apps["first"][1].delay = 2.0
-    return runner_apps
+    idle_runner_apps["first"][1].delay = 2.0
+    return idle_runner_apps
 
 
 def slow_then_quick_batch(apps) -> object:
