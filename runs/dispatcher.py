@@ -1,11 +1,12 @@
 """Sending runs to the queue. The database says what should run; Redis carries only a window of it.
 
-Start, cancel and retry only write rows: a new run is *pending*. ``dispatch`` sends pending runs
-as Celery chains (one task per step, the MMIF passed along by name) until each active batch has
-``DISPATCH_WINDOW`` runs queued or running, so batches progress side by side (each has a window
-of its own: round-robin, not first come first served) and a cancel has little to take back.
-It runs in every worker every ``DISPATCH_INTERVAL`` seconds, when a batch starts or is retried,
-and when a run ends.
+Start, cancel and retry only write rows: a new run is *pending*. ``send_pending`` sends pending
+runs as Celery chains (one task per step, the MMIF passed along by name) while their batch has
+fewer than ``DISPATCH_WINDOW`` runs queued or running and the app of their next step has a free
+slot, round-robin over batches, so batches progress side by side and a cancel has little to take
+back. A step that must wait (a busy app, HTTP 503) goes back to pending, never into a countdown
+held in a worker's memory. ``dispatch`` runs in every worker every ``DISPATCH_INTERVAL`` seconds;
+``send_pending`` also runs when a batch starts or is retried and when a run ends or leaves an app.
 
 Every sending of a run takes its next dispatch number (``Run.dispatches``), carried by its tasks;
 a task whose number is not the run's current one does nothing (runs/execution.py). That makes
