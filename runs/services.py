@@ -205,11 +205,12 @@ def _cancel(runs, reason: str, batch_id: int | None = None) -> int:
         cancelled = 0
         for chunk in chunks(ids):
             # Pending runs were never sent: no message has to be taken back. The few sent ones find
-            # out themselves, before their next step calls its app.
+            # out themselves, before their next step calls its app. Steps before runs, the order in
+            # which a step task locks them, so the two never deadlock on PostgreSQL.
+            StepRun.objects.filter(run_id__in=chunk, status=Status.QUEUED).update(status=Status.SKIPPED)
             cancelled += Run.objects.filter(pk__in=chunk, status__in=ACTIVE_STATUSES).update(
                 status=Status.CANCELLED, finished_at=now, error=reason
             )
-            StepRun.objects.filter(run_id__in=chunk, status=Status.QUEUED).update(status=Status.SKIPPED)
         events.runs_changed(ids, batch_id=batch_id)
     return cancelled
 

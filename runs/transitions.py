@@ -187,12 +187,13 @@ def runs_give_back(runs: QuerySet[Run], *, step_message: str = INTERRUPTED) -> i
     given_back = 0
     with transaction.atomic():
         for chunk in chunks(ids):
+            # Steps before runs, the order in which a step task locks them (no deadlock on PostgreSQL).
+            StepRun.objects.filter(run_id__in=chunk, status=Status.RUNNING).update(
+                status=Status.QUEUED, error_message=step_message, interruptions=F("interruptions") + 1
+            )
             # The dispatch number moves on at once, so a task of the old sending changes nothing from now on.
             given_back += Run.objects.filter(pk__in=chunk, status__in=IN_FLIGHT_STATUSES).update(
                 status=Status.PENDING, worker="", sent_at=None, dispatches=F("dispatches") + 1
-            )
-            StepRun.objects.filter(run_id__in=chunk, status=Status.RUNNING).update(
-                status=Status.QUEUED, error_message=step_message, interruptions=F("interruptions") + 1
             )
         events.runs_changed(ids)
     return given_back

@@ -57,7 +57,10 @@ def test_a_new_worker_runs_again_the_steps_a_killed_worker_had_at_its_apps(apps,
     batch = slow_then_quick_batch(apps)
     first = faults.worker(fault_redis, "first")
     manage(fault_redis.url, "start_batch", str(batch.pk))
-    interrupted = wait_for(lambda: len(running_steps(batch)) == 2 and running_steps(batch), message="two slow steps")
+    interrupted = wait_for(
+        lambda: apps["first"][1].in_flight == 2 and len(running_steps(batch)) == 2 and running_steps(batch),
+        message="two slow steps at their app",
+    )
 
     first.kill()
     time.sleep(1)
@@ -76,7 +79,9 @@ def test_the_other_live_worker_takes_over_without_a_new_one(apps, faults, fault_
     batch = slow_then_quick_batch(apps)
     doomed = faults.worker(fault_redis, "doomed", concurrency=1)
     manage(fault_redis.url, "start_batch", str(batch.pk))
-    interrupted = wait_for(lambda: running_steps(batch), message="a slow step at its app")
+    interrupted = wait_for(
+        lambda: apps["first"][1].in_flight == 1 and running_steps(batch), message="a slow step at its app"
+    )
     survivor = faults.worker(fault_redis, "survivor")
 
     doomed.kill()
