@@ -206,8 +206,10 @@ def _take(batch_id: int, run_ids: list[int]) -> list[Launch]:
             worker="",
             not_before=None,
         )
-        runs = dict(Run.objects.filter(pk__in=ids, status=Status.QUEUED).values_list("pk", "dispatches"))
-        source = dict(Run.objects.filter(pk__in=runs).values_list("pk", "source_mmif"))
+        taken = Run.objects.filter(pk__in=ids, status=Status.QUEUED).values_list("pk", "dispatches", "source_mmif")
+        runs, source = {}, {}
+        for run_id, token, source_mmif in taken:
+            runs[run_id], source[run_id] = token, source_mmif
         steps: dict[int, list[tuple[int, str, str]]] = {}
         for run_id, step_id, status, output in (
             StepRun.objects.filter(run_id__in=runs)

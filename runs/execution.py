@@ -32,6 +32,7 @@ class Outcome:
 
     output_name: str | None = None
     freed: bool = False
+    run_id: int | None = None
 
 
 STOP = Outcome()
@@ -149,7 +150,7 @@ def _record(step: StepRun, token: int, answer: Answer, input_name: str) -> Outco
             summary=answer.summary,
             is_last=is_last,
         )
-        return Outcome(output_name if goes_on and not is_last else None, freed=True)
+        return Outcome(output_name if goes_on and not is_last else None, freed=True, run_id=step.run_id)
     if answer.kind == "transient" and step.attempts < settings.STEP_MAX_ATTEMPTS:
         backoff = settings.STEP_RETRY_BACKOFF * 2 ** (step.attempts - 1) * random.uniform(0.5, 1.5)
         transitions.step_wait(

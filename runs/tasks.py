@@ -5,7 +5,6 @@ from celery import shared_task
 from runs import workers  # noqa: F401  (connects the worker's heartbeat and dispatcher to Celery's signals)
 from runs.dispatcher import QueueUnavailable, send_next, send_pending
 from runs.execution import execute_step, record_crash
-from runs.models import StepRun
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +24,7 @@ def run_step(self, input_name: str | None, step_run_id: int, token: int) -> str 
         record_crash(step_run_id, token, exc)
         return None
     if outcome.output_name is not None and request_chain:
-        run_id = StepRun.objects.filter(pk=step_run_id).values_list("run_id", flat=True).first()
-        send_next(request_chain, outcome.output_name, run_id=run_id, token=token)
+        send_next(request_chain, outcome.output_name, run_id=outcome.run_id, token=token)
     elif outcome.freed:
         _send_more()
     return outcome.output_name
