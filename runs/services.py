@@ -9,9 +9,12 @@ can race without one undoing the other; what a step does to its run is in transi
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from batches.models import Batch
+from chowda_site.insert_select import insert_select
 from clams_apps.parameters import InvalidParameters, query_params
 from pipelines.models import Pipeline
 from runs import events
@@ -123,55 +126,68 @@ def batch_start(batch: Batch) -> StartResult:
         if batch.pipeline is None:
             raise RunnerError(f"Batch '{batch.name}' has no pipeline: choose one on the batch's page, then start it.")
         snapshot = pipeline_snapshot(batch.pipeline)
-        to_start = files_to_start(batch)
-        files = list(to_start.order_by("guid"))
-        result = StartResult(already=batch.media_files.count() - len(files))
-
-        # Subqueries, not lists of ids: a batch may hold more files than a query may have parameters.
-        sources: dict[int, str] = {}
+        result = StartResult()
+        rows = files_to_start(batch).annotate(
+            file_id=F("pk"),
+            sort_key=F("guid"),
+            previous_id=Subquery(_current_run(batch, "pk")),
+            attempt_number=Coalesce(Subquery(_current_run(batch, "attempt")), 0) + 1,
+        )
         if batch.input_batch_id:
-            inputs = (
-                Run.objects.current()
-                .filter(batch_id=batch.input_batch_id)
-                .filter(status=Status.SUCCEEDED, media_file__in=to_start.values("pk"))
-                .exclude(final_mmif="")
-                .order_by("finished_at")
-                .values_list("media_file_id", "final_mmif")
-            )
-            sources = dict(inputs)
-            result.without_input = [f.guid for f in files if f.pk not in sources]
-            files = [f for f in files if f.pk in sources]
+            rows = rows.annotate(source=Subquery(_latest_output(batch.input_batch_id)))
+            result.without_input = list(rows.filter(source__isnull=True).order_by("guid").values_list("guid", flat=True))
+            rows = rows.filter(source__isnull=False)
+        else:
+            rows = rows.annotate(source=Value(""))
 
-        previous_runs = Run.objects.current().filter(batch=batch).filter(media_file__in=to_start.values("pk"))
-        previous = {run.media_file_id: run for run in previous_runs}
-        previous_runs.update(superseded=True)
-        runs = Run.objects.bulk_create(
-            Run(
-                batch=batch,
-                media_file=media,
-                pipeline_snapshot=snapshot,
-                source_mmif=sources.get(media.pk, ""),
-                attempt=previous[media.pk].attempt + 1 if media.pk in previous else 1,
-                retry_of=previous.get(media.pk),
-            )
-            for media in files
+        # The database copies the rows (chowda_site/insert_select.py): at 100,000 files, preparing
+        # each Run and StepRun in Python would take most of a minute.
+        new_ids = insert_select(
+            Run,
+            rows.values("file_id", "sort_key", "previous_id", "attempt_number", "source"),
+            {"media_file": "file_id", "retry_of": "previous_id", "attempt": "attempt_number", "source_mmif": "source"},
+            constants={"batch": batch.pk, "pipeline_snapshot": snapshot},
+            order_by="sort_key",
+            returning=True,
         )
-        StepRun.objects.bulk_create(
-            StepRun(
-                run=run,
-                position=s["position"],
-                app_id=s["app_id"],
-                app_name=s["app_name"],
-                parameters=s["parameters"],
+        result.started = len(new_ids)
+        result.already = batch.media_files.count() - result.started - len(result.without_input)
+        if new_ids:
+            new_runs = Run.objects.filter(batch=batch, pk__range=(new_ids[0], new_ids[-1]))
+            Run.objects.filter(pk__in=new_runs.filter(retry_of__isnull=False).values("retry_of")).update(
+                superseded=True
             )
-            for run in runs
-            for s in snapshot
-        )
-        events.runs_changed((run.pk for run in runs), batch_id=batch.pk)
-        result.started = len(runs)
-        if runs:
+            for s in snapshot:
+                insert_select(
+                    StepRun,
+                    new_runs.annotate(run_key=F("pk")).values("run_key"),
+                    {"run": "run_key"},
+                    constants={
+                        "position": s["position"],
+                        "app": s["app_id"],
+                        "app_name": s["app_name"],
+                        "parameters": s["parameters"],
+                    },
+                )
+            events.runs_changed(new_ids, batch_id=batch.pk)
             transaction.on_commit(lambda: setattr(result, "queue_down", not _send_first(batch)))
     return result
+
+
+def _current_run(batch: Batch, column: str) -> QuerySet:
+    """A column of the file's current run in ``batch`` (failed or cancelled: the new run replaces it)."""
+    return Run.objects.current().filter(batch=batch, media_file=OuterRef("pk")).order_by().values(column)[:1]
+
+
+def _latest_output(input_batch_id: int) -> QuerySet:
+    """The file's latest successful output in the input batch."""
+    return (
+        Run.objects.current()
+        .filter(batch_id=input_batch_id, media_file=OuterRef("pk"), status=Status.SUCCEEDED)
+        .exclude(final_mmif="")
+        .order_by("-finished_at")
+        .values("final_mmif")[:1]
+    )
 
 
 def _send_first(batch: Batch) -> bool:

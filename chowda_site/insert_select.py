@@ -1,0 +1,73 @@
+"""``INSERT INTO … SELECT``: create one row per row of a queryset inside the database.
+
+Django's ``bulk_create`` prepares every value of every object in Python, which is most of the time
+a 100,000-file start would take. Here the database copies the rows itself: the caller names which
+column of the queryset fills which field, and every other field gets its model default (computed
+once, prepared for the database once). Works on SQLite and PostgreSQL.
+"""
+
+from django.db import connections, models
+from django.db.models import QuerySet
+from django.utils import timezone
+
+
+def insert_select(
+    model: type[models.Model],
+    rows: QuerySet,
+    columns: dict[str, str],
+    *,
+    constants: dict | None = None,
+    order_by: str | None = None,
+    returning: bool = False,
+) -> list[int] | int:
+    """Insert into ``model`` one row per row of ``rows``; return the new primary keys or their count.
+
+    ``rows`` must be a ``values()`` queryset; ``columns`` maps a field of ``model`` to the name of
+    one of its columns (a field or an annotation). ``constants`` gives fields one value for every row.
+    Fields named in neither get their default (``auto_now``/``auto_now_add`` fields get now); a
+    nullable field without a default is left NULL. ``order_by`` (a column of ``rows``) orders the
+    new rows' primary keys. With ``returning``, the new primary keys are returned, in that order.
+    """
+    constants = dict(constants or {})
+    connection = connections[rows.db]
+    now = timezone.now()
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.name in columns or field.name in constants:
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            constants[field.name] = now
+        elif field.has_default() or not field.null:
+            constants[field.name] = field.get_default()
+
+    quote = connection.ops.quote_name
+    targets, selected, params = [], [], []
+    for name, source in columns.items():
+        targets.append(quote(model._meta.get_field(name).column))
+        selected.append(f"q.{quote(source)}")
+    for name, value in constants.items():
+        field = model._meta.get_field(name)
+        targets.append(quote(field.column))
+        selected.append(_typed_placeholder(field, connection))
+        params.append(field.get_db_prep_save(value, connection))
+
+    inner, inner_params = rows.order_by().query.sql_with_params()
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(targets)}) "
+        f"SELECT {', '.join(selected)} FROM ({inner}) q"
+    )
+    if order_by:
+        sql += f" ORDER BY q.{quote(order_by)}"
+    if returning:
+        sql += f" RETURNING {quote(model._meta.pk.column)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *inner_params])
+        if returning:
+            return sorted(pk for (pk,) in cursor.fetchall())
+        return cursor.rowcount
+
+
+def _typed_placeholder(field: models.Field, connection) -> str:
+    """A parameter in a SELECT list has no type PostgreSQL can infer from the target column: say it."""
+    if connection.vendor == "postgresql":
+        return f"CAST(%s AS {field.cast_db_type(connection)})"
+    return "%s"
