@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from batches.models import Batch, Collection, MediaFile
 from batches.services import batch_add_files, batch_create, batch_remove_files, batches_from_collections
 from batches.views import import_media_view
+from chowda_site.admin_lists import BoundedIdsAdmin
 from pipelines.models import Pipeline
 
 
@@ -75,7 +76,7 @@ def ask_then_do(modeladmin, request, queryset: QuerySet, *, form_class, title, d
 
 
 @admin.register(MediaFile)
-class MediaFileAdmin(admin.ModelAdmin):
+class MediaFileAdmin(BoundedIdsAdmin):
     list_display = ["guid", "document_type", "mime_type", "location", "created_at"]
     list_filter = ["document_type", "collections"]
     search_fields = ["guid"]
@@ -136,7 +137,7 @@ class MediaFileAdmin(admin.ModelAdmin):
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(BoundedIdsAdmin):
     list_display = ["name", "file_count", "created_at"]
     search_fields = ["name", "media_files__guid"]
     autocomplete_fields = ["media_files"]

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
+from chowda_site.admin_lists import BoundedIdsAdmin
 from clams_apps.client import AppError
 from clams_apps.models import ClamsApp, Health
 from clams_apps.services import app_apply_metadata, app_metadata_for_change, app_refresh_metadata
@@ -53,7 +54,7 @@ class ClamsAppForm(forms.ModelForm):
 
 
 @admin.register(ClamsApp)
-class ClamsAppAdmin(admin.ModelAdmin):
+class ClamsAppAdmin(BoundedIdsAdmin):
     form = ClamsAppForm
     list_display = ["name", "endpoint", "version", "health_badge", "max_concurrency", "timeout", "enabled"]
     list_filter = ["health", "enabled"]

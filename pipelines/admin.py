@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Prefetch
 from django.utils.html import format_html, format_html_join
 
+from chowda_site.admin_lists import BoundedIdsAdmin
 from clams_apps.metadata import UNIVERSAL_PARAMETERS, Parameter
 from pipelines.forms import PipelineStepForm, PipelineStepFormSet
 from pipelines.models import Pipeline, PipelineStep
@@ -53,7 +54,7 @@ def _hint(parameter: Parameter) -> str:
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(admin.ModelAdmin):
+class PipelineAdmin(BoundedIdsAdmin):
     list_display = ["name", "apps_in_order", "step_count", "updated_at"]
     search_fields = ["name", "steps__app__name"]
     inlines = [PipelineStepInline]

@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 from batches.admin import NewBatchForm, ask_then_create
 from batches.models import Batch
 from batches.services import batch_combine, batch_duplicate
+from chowda_site.admin_lists import BoundedIdsAdmin
 from runs.downloads import zip_response
 from runs.models import RUN_STATUSES, Run, Status, StepRun
 from runs.selectors import files_to_start, runs_to_cancel, runs_to_retry, with_progress, with_run_counts
@@ -43,7 +44,7 @@ class StepRunInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Run)
-class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RunAdmin(ReadOnlyAdminMixin, BoundedIdsAdmin):
     list_display = ["guid", "batch", "status", "attempt", "started_at", "finished_at", "final", "live"]
     list_filter = ["status", "superseded", "batch", "steps__app"]
     list_select_related = ["batch", "media_file"]
@@ -138,7 +139,7 @@ class ProgressFilter(admin.SimpleListFilter):
 
 
 @admin.register(Batch)
-class BatchAdmin(admin.ModelAdmin):
+class BatchAdmin(BoundedIdsAdmin):
     list_display = ["name", "pipeline", "file_count", "run_counts", "live", "created_by", "created_at"]
     list_filter = ["pipeline", ProgressFilter]
     list_select_related = ["pipeline", "created_by"]

@@ -135,7 +135,9 @@ def batch_start(batch: Batch) -> StartResult:
         )
         if batch.input_batch_id:
             rows = rows.annotate(source=Subquery(_latest_output(batch.input_batch_id)))
-            result.without_input = list(rows.filter(source__isnull=True).order_by("guid").values_list("guid", flat=True))
+            result.without_input = list(
+                rows.filter(source__isnull=True).order_by("guid").values_list("guid", flat=True)
+            )
             rows = rows.filter(source__isnull=False)
         else:
             rows = rows.annotate(source=Value(""))

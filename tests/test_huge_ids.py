@@ -108,3 +108,33 @@ async def test_a_websocket_to_no_batch_or_run_is_refused_without_an_error(viewer
     communicator.scope["user"] = viewer
 
     assert await communicator.connect() == (False, 4403)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", [*TOO_LARGE, f"1,{TOO_LARGE[0]}"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/admin/runs/run/?batch__id__exact={}",
+        "/admin/runs/run/?batch={}",
+        "/admin/runs/run/?steps__app__id__exact={}",
+        "/admin/batches/batch/?pipeline__id__exact={}",
+        "/admin/batches/mediafile/?batches__id__exact={}",
+        "/admin/batches/mediafile/?collection__id__in={}",
+        "/admin/pipelines/pipeline/?steps__app__id__exact={}",
+    ],
+)
+def test_an_admin_list_filtered_by_an_id_too_large_to_exist_treats_it_as_a_bad_filter(superuser_client, query, value):
+    response = superuser_client.get(query.format(value))
+
+    # Django's answer to any filter it cannot apply: back to the list, flagged with ?e=1.
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")
+
+
+@pytest.mark.django_db
+def test_an_admin_list_filtered_by_the_largest_id_is_an_empty_list(superuser_client):
+    response = superuser_client.get(f"/admin/runs/run/?batch__id__exact={LONGEST_ID}")
+
+    assert response.status_code == 200
+    assert b"0 runs" in response.content

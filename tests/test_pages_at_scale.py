@@ -19,7 +19,7 @@ STATUSES = [Status.PENDING, Status.QUEUED, Status.RUNNING, Status.SUCCEEDED, Sta
 
 def batch_of(step, name: str, files: int) -> Batch:
     """A batch of ``files`` media files, each with one run of one step, written in bulk."""
-    media = MediaFile.objects.bulk_create(
+    MediaFile.objects.bulk_create(
         (
             MediaFile(
                 guid=f"{name}-{n:06}",
