@@ -77,6 +77,8 @@ def post_mmif(
             headers={"Content-Type": "application/json", "Accept": "application/json"},
             timeout=(settings.APP_CONNECT_TIMEOUT, timeout),
             stream=True,
+            # Not followed: a redirect would send the MMIF past the URL check above, to any address.
+            allow_redirects=False,
         )
         with response:
             body = _spool(response)
@@ -97,6 +99,14 @@ def post_mmif(
         return Answer(
             "transient",
             f"{who} answered HTTP {status} ({response.reason}); it is busy or restarting.",
+            http_status=status,
+            duration=duration,
+        )
+    if response.is_redirect:
+        return Answer(
+            "failed",
+            f"{who} answered HTTP {status}, redirecting to {response.headers.get('Location', 'nowhere')}; "
+            "Chowda does not follow redirects: register the app by the address it redirects to.",
             http_status=status,
             duration=duration,
         )

@@ -15,6 +15,7 @@ from django.urls import reverse
 from clams_apps.client import AppError, fetch_metadata
 from clams_apps.models import ClamsApp, Health
 from runs.app_call import post_mmif
+from tests.clams_test_apps import serve
 from tests.factories import ClamsAppFactory
 
 pytestmark = pytest.mark.django_db
@@ -141,6 +142,31 @@ def test_a_run_does_not_call_an_app_whose_url_is_link_local():
         "App 'metadata' at http://169.254.169.254/ was not called: Chowda does not call link-local addresses "
         f"such as 169.254.169.254: {ASK}"
     )
+
+
+def test_a_run_does_not_follow_an_app_that_redirects_it_elsewhere(clams_apps_served):
+    elsewhere = clams_apps_served["segmenter"]
+    requests_seen = []
+
+    def redirector(environ, start_response):
+        requests_seen.append(environ["REQUEST_METHOD"])
+        start_response("307 Temporary Redirect", [("Location", elsewhere), ("Content-Length", "0")])
+        return [b""]
+
+    served = serve(redirector)
+    try:
+        answer = post_mmif(
+            app_name="moved", endpoint=served.url, timeout=10, mmif=b"{}", query=[], known_view_ids=set()
+        )
+    finally:
+        served.stop()
+
+    assert (answer.kind, answer.http_status) == ("failed", 307)
+    assert answer.message == (
+        f"App 'moved' at {served.url} answered HTTP 307, redirecting to {elsewhere}; Chowda does not follow "
+        "redirects: register the app by the address it redirects to."
+    )
+    assert requests_seen == ["POST"]
 
 
 def test_with_an_allow_list_only_the_listed_networks_and_names_may_be_registered(api, settings, clams_apps_served):
