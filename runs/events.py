@@ -16,7 +16,8 @@ import logging
 import threading
 from collections import Counter
 
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
 from django.db import transaction
 
 from chowda_site.redis_client import key, redis_client
@@ -184,7 +185,10 @@ class Publisher:
         ready.wait()
 
     async def _drain(self) -> None:
-        layer = get_channel_layer()
+        # A layer of its own, never the process's shared one: in Daphne (a cancel from a page) and in
+        # the tests, consumers use that one from another event loop, and channels-redis's connections
+        # must not be shared between loops (they hang).
+        layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
         while True:
             groups, event = await self._queue.get()
             try:

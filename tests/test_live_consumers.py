@@ -23,6 +23,15 @@ from tests.factories import (
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("redis_url")]
 
 
+@pytest.fixture(autouse=True)
+def channel_layer_of_this_loop():
+    """A fresh channel layer for each test: channels-redis binds its receive lock and connections to the
+    event loop that first uses them, and each test runs in an event loop of its own."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+
+
 @pytest.fixture
 def batch(db):
     step = PipelineStepFactory(position=1)
@@ -118,10 +127,12 @@ async def test_the_real_stack_checks_the_session_and_the_origin(batch, viewer):
     )
     connected, _ = await foreign.connect()
     assert not connected
+    await foreign.disconnect()  # let the refused consumer end, rather than cancel it as the loop closes
 
     anonymous = WebsocketCommunicator(application, path, headers=[host, (b"origin", b"http://localhost")])
     connected, _ = await anonymous.connect()
     assert not connected
+    await anonymous.disconnect()
 
 
 @pytest.mark.usefixtures("celery_worker")
