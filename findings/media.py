@@ -112,7 +112,7 @@ def media_response(request, media_file: MediaFile) -> HttpResponse:
     except MediaRefused as exc:
         response = HttpResponse(str(exc), status=exc.status, content_type="text/plain; charset=utf-8")
         if exc.status == 416:
-            response["Content-Range"] = f"bytes */{path.stat().st_size}"
+            response["Content-Range"] = f"bytes */{size}"
         return response
     content_type = media_file.mime_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if wanted is None:
