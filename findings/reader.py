@@ -20,6 +20,9 @@ VIEW_METADATA = "views.item.metadata"
 DOCUMENT = "documents.item"
 # A lane of the timeline shows at most this many bars; more TimeFrames are merged into bins per label.
 MAX_BARS = 1500
+# Labels counted one by one per type (and coloured one by one on the timeline); the rest count as one.
+MAX_LABELS = 50
+OTHER_LABELS = "(other labels)"
 LABEL_PROPERTIES = ("label", "frameType", "classification")
 
 
@@ -119,6 +122,8 @@ class _Timeline:
     def add(self, start: float, end: float, label: str) -> None:
         self.starts.append(start)
         self.ends.append(max(start, end))
+        if label not in self.labels and len(self.labels) >= MAX_LABELS:
+            label = OTHER_LABELS
         self.label_ids.append(self.labels.setdefault(label, len(self.labels)))
 
     def bars(self) -> tuple[list[list], bool]:
@@ -237,7 +242,8 @@ def summarise(stream: IO[bytes]) -> dict:
             counts[kind] += 1
             label = label_of(properties)
             if label is not None:
-                labels[kind][label] += 1
+                found = labels[kind]
+                found[label if label in found or len(found) < MAX_LABELS else OTHER_LABELS] += 1
             if kind == "TimeFrame":
                 start = times.seconds(kind, properties, "start")
                 end = times.seconds(kind, properties, "end")

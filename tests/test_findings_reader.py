@@ -1,10 +1,21 @@
 """The viewer reads a stored MMIF as a stream: views summarised in one pass, annotations a page at a time."""
 
 import io
+import tracemalloc
 
 import pytest
 
-from findings.reader import MAX_BARS, MmifReadError, annotation_page, app_version, short_type, summarise, time_unit
+from findings.reader import (
+    MAX_BARS,
+    MAX_LABELS,
+    OTHER_LABELS,
+    MmifReadError,
+    annotation_page,
+    app_version,
+    short_type,
+    summarise,
+    time_unit,
+)
 from findings.tables import RowMaker
 from tests.findings_helpers import (
     ALIGNMENT,
@@ -166,3 +177,28 @@ def test_a_view_of_many_time_frames_keeps_its_timeline_small():
 def test_it_says_when_the_stored_file_is_not_json():
     with pytest.raises(MmifReadError, match="not valid JSON"):
         summarise(io.BytesIO(b'{"documents": [ {"@type": '))
+
+
+def test_a_view_with_a_label_per_frame_keeps_fifty_labels_and_counts_the_rest_together():
+    views = [view("v_0", SEGMENTER, time_frames("v_0", 500, labels=[f"speaker {n}" for n in range(500)]))]
+
+    lane = summarise(stream(views))["views"][0]
+
+    assert len(lane["labels"]["TimeFrame"]) == MAX_LABELS + 1
+    assert lane["labels"]["TimeFrame"][OTHER_LABELS] == 500 - MAX_LABELS
+    assert len(lane["bar_labels"]) == MAX_LABELS + 1
+
+
+def test_summarising_a_large_mmif_takes_a_small_part_of_its_size_in_memory():
+    text = stream([view("v_0", SEGMENTER, time_frames("v_0", 50_000), {TIME_FRAME: {"timeUnit": "milliseconds"}})])
+    size = len(text.getbuffer())
+
+    tracemalloc.start()
+    try:
+        summary = summarise(text)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert summary["views"][0]["counts"] == {"TimeFrame": 50_000}
+    assert peak < size / 3, f"{peak} bytes at the peak for a MMIF of {size} bytes"
