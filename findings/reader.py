@@ -155,6 +155,7 @@ def _view_summary(view_id: str, metadata: dict) -> dict:
         "id": view_id,
         "app": app,
         "app_name": app_name(app),
+        "app_label": app_name(app).rstrip("/").rsplit("/", 1)[-1],
         "version": app_version(app),
         "timestamp": str(metadata.get("timestamp") or ""),
         "parameters": metadata.get("appConfiguration") or metadata.get("parameters") or {},

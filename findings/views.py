@@ -33,7 +33,7 @@ def timeline(summary) -> dict:
         "lanes": [
             {
                 "view": view["id"],
-                "app": view.get("app_name") or view["id"],
+                "app": view.get("app_label") or view["id"],
                 "bars": view.get("bars", []),
                 "labels": view.get("bar_labels", []),
                 "merged": view.get("merged", False),

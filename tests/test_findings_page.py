@@ -58,7 +58,7 @@ def test_a_viewer_sees_every_view_with_its_app_version_parameters_and_counts(vie
     page = findings(viewer_client, run).content.decode()
 
     assert "demo-segmenter" in page and "demo-summarizer" in page
-    assert "threshold=0.02" in page and "unit=seconds" in page
+    assert "threshold=0.02" in page and "unit=&quot;seconds&quot;" in page
     assert "4 TimeFrame" in page and "1 TextDocument" in page and "1 Alignment" in page
     assert "sound 2, silence 2" in page
     assert "Times are counted in milliseconds in this view and shown here in seconds." in page

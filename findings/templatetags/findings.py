@@ -1,3 +1,5 @@
+import json
+
 from django import template
 
 from findings.selectors import media_file_history
@@ -11,6 +13,12 @@ def seconds(value) -> str:
     if value is None or value == "":
         return "—"
     return f"{float(value):.3f} s"
+
+
+@register.filter
+def as_json(value) -> str:
+    """A parameter's value as the app got it in JSON: true, 0.02, "both"."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 @register.inclusion_tag("findings/media_history.html")
