@@ -55,6 +55,7 @@ def run_findings(request, pk: int):
         "sources": sources,
         "opts": Run._meta,
         "other_runs": runs_of_file(run.media_file).exclude(pk=run.pk),
+        "rows": None,
     }
     if not sources:
         context["problem"] = "This run has no MMIF to show yet: no step has answered. Come back once one has."
@@ -111,6 +112,7 @@ def compare_runs(request, pk: int):
         "run": run,
         "other_runs": others,
         "opts": Run._meta,
+        "rows": None,
     }
     other_id = request.GET.get("with")
     if other_id:

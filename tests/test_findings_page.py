@@ -172,3 +172,15 @@ def test_the_live_run_page_links_to_what_the_apps_found(viewer_client):
     page = viewer_client.get(reverse("runs:run_live", args=[run.pk])).content.decode()
 
     assert reverse("findings:run_findings", args=[run.pk]) in page
+
+
+def test_the_comparison_page_first_lists_the_other_runs_to_choose_from(viewer_client):
+    media_file = MediaFileFactory()
+    first = succeeded_run(media_file, name="first")
+    second = succeeded_run(media_file, name="second")
+
+    response = viewer_client.get(reverse("findings:compare_runs", args=[first.pk]))
+
+    page = response.content.decode()
+    assert f'<option value="{second.pk}"' in page
+    assert 'id="comparison"' not in page

@@ -4,6 +4,7 @@ successful MMIF of each pipeline marked, in a number of queries that does not gr
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -107,3 +108,16 @@ def test_the_api_refuses_the_history_to_people_who_may_not_view_runs(api):
     response = api.get(reverse("api:media-file-runs", args=[media_file.pk]))
 
     assert response.status_code == 403
+
+
+def test_people_who_may_see_media_files_but_not_runs_do_not_see_the_runs(client):
+    media_file = MediaFileFactory()
+    history(media_file, runs_per_pipeline=1)
+    reader = UserFactory(username="reader")
+    reader.user_permissions.add(Permission.objects.get(codename="view_mediafile"))
+    client.force_login(reader)
+
+    page = change_page(client, media_file).content.decode()
+
+    assert media_file.guid in page
+    assert "Runs of this file" not in page
