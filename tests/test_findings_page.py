@@ -184,3 +184,34 @@ def test_the_comparison_page_first_lists_the_other_runs_to_choose_from(viewer_cl
     page = response.content.decode()
     assert f'<option value="{second.pk}"' in page
     assert 'id="comparison"' not in page
+
+
+def test_a_failed_step_shows_its_error_mmif_with_the_apps_message_and_stack_trace(viewer_client):
+    run = RunFactory(status=Status.FAILED)
+    error_view = view(
+        "v_0",
+        SEGMENTER,
+        [],
+        error={"message": "Cannot read broken.wav as WAV audio.", "stackTrace": "Traceback (most recent call last)"},
+    )
+    stored = store_mmif("failed/step-1-error.mmif", [error_view])
+    StepRunFactory(run=run, position=1, status=Status.FAILED, error_mmif=stored)
+
+    page = findings(viewer_client, run).content.decode()
+
+    assert "Step 1 (" in page and "error MMIF" in page
+    assert "Cannot read broken.wav as WAV audio." in page
+    assert "Traceback (most recent call last)" in page
+
+
+def test_a_long_text_shows_its_start_and_all_of_it_on_demand(viewer_client):
+    run = RunFactory(status=Status.SUCCEEDED)
+    text = "A long summary. " * 40
+    annotation = {"@type": TEXT_DOCUMENT, "properties": {"id": "v_0:td_1", "text": {"@value": text}}}
+    run.final_mmif = store_mmif("long/final.mmif", [view("v_0", SUMMARIZER, [annotation])])
+    run.save()
+
+    page = findings(viewer_client, run).content.decode()
+
+    assert "show all" in page
+    assert text.strip() in page
