@@ -6,6 +6,8 @@ Neither holds the document's object tree, so a 50 MB MMIF costs the memory of it
 """
 
 import array
+import functools
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -16,6 +18,10 @@ import ijson
 
 VIEW = "views.item"
 ANNOTATION = "views.item.annotations.item"
+ANNOTATION_TYPE = "views.item.annotations.item.@type"
+# Scalars directly under an annotation's properties; nested values (a text's "@value") get dotted names.
+ANNOTATION_PROPERTY = "views.item.annotations.item.properties."
+SCALARS = frozenset({"string", "number", "boolean", "null"})
 VIEW_METADATA = "views.item.metadata"
 DOCUMENT = "documents.item"
 # A lane of the timeline shows at most this many bars; more TimeFrames are merged into bins per label.
@@ -89,13 +95,24 @@ def label_of(properties: dict) -> str | None:
     return None
 
 
-def _events(stream: IO[bytes]) -> Iterator[tuple[str, str, object]]:
-    try:
-        yield from ijson.parse(stream, use_float=True)
-    except ijson.JSONError as exc:
-        raise MmifReadError(
-            f"The stored MMIF is not valid JSON ({exc}); download it to see what the app wrote."
-        ) from exc
+def not_json(error: Exception) -> MmifReadError:
+    return MmifReadError(f"The stored MMIF is not valid JSON ({error}); download it to see what the app wrote.")
+
+
+def reads_json(read):
+    """Turn ijson's errors, raised while ``read`` parses, into a ``MmifReadError`` a curator can read.
+
+    (Catching them around the loop, not inside a generator wrapping every event, keeps the parse fast.)
+    """
+
+    @functools.wraps(read)
+    def reading(*args, **kwargs):
+        try:
+            return read(*args, **kwargs)
+        except ijson.JSONError as error:
+            raise not_json(error) from error
+
+    return reading
 
 
 def _build(events: Iterator, prefix: str, first: tuple[str, object]):
@@ -175,19 +192,28 @@ class ViewTimes:
 
     def __init__(self, contains: dict, frame_rates: dict[str, float]):
         self.contains, self.frame_rates = contains, frame_rates
+        self.common: dict[str, tuple[str, float | None]] = {}
 
     def seconds(self, kind: str, properties: dict, name: str) -> float | None:
+        if "timeUnit" in properties or "fps" in properties or "document" in properties:
+            unit, fps = self._unit_and_rate(kind, properties)
+        else:  # the usual case: every annotation of the type counts time as the view's metadata says
+            unit, fps = self.common.get(kind) or self.common.setdefault(kind, self._unit_and_rate(kind, {}))
+        return to_seconds(properties.get(name), unit, fps)
+
+    def _unit_and_rate(self, kind: str, properties: dict) -> tuple[str, float | None]:
         common = self.contains.get(kind, {})
         unit = time_unit(properties.get("timeUnit") or common.get("timeUnit") or "seconds")
         fps = frame_rate(properties) or frame_rate(common)
         document = properties.get("document") or common.get("document")
         fps = fps or self.frame_rates.get(str(document)) or next(iter(self.frame_rates.values()), None)
-        return to_seconds(properties.get(name), unit, fps)
+        return unit, fps
 
     def unit(self, kind: str) -> str:
         return time_unit(self.contains.get(kind, {}).get("timeUnit") or "seconds")
 
 
+@reads_json
 def summarise(stream: IO[bytes]) -> dict:
     """Documents and one summary per view, read in one streaming pass.
 
@@ -195,7 +221,7 @@ def summarise(stream: IO[bytes]) -> dict:
     version, parameters, warnings, error, annotation counts per type, label counts per type, its time unit
     and a timeline (``bars``, ``labels``, ``merged``) when it holds TimeFrames. Raises ``MmifReadError``.
     """
-    events = _events(stream)
+    events = ijson.parse(stream, use_float=True)
     documents: list[dict] = []
     frame_rates: dict[str, float] = {}
     views: list[dict] = []
@@ -205,6 +231,9 @@ def summarise(stream: IO[bytes]) -> dict:
     counts: Counter = Counter()
     labels: defaultdict = defaultdict(Counter)
     longest = 0.0
+    kinds: dict[str, str] = {}
+    property_names: dict[str, str] = {}
+    at_type, properties = "", {}
 
     def close_view():
         nonlocal longest
@@ -220,12 +249,19 @@ def summarise(stream: IO[bytes]) -> dict:
         views.append(view)
 
     for prefix, event, value in events:
-        if prefix == DOCUMENT and event == "start_map":
+        # The hottest branch first: an annotation's own properties, collected without building objects.
+        name = property_names.get(prefix)
+        if name is None and prefix.startswith(ANNOTATION_PROPERTY):
+            name = property_names[prefix] = prefix[len(ANNOTATION_PROPERTY) :]
+        if name is not None:
+            if event in SCALARS:
+                properties[name] = value
+        elif prefix == DOCUMENT and event == "start_map":
             document = _build(events, prefix, (event, value))
-            properties = document.get("properties") or {}
             documents.append(_document_summary(document))
-            if frame_rate(properties):
-                frame_rates[str(properties.get("id"))] = frame_rate(properties)
+            document_properties = document.get("properties") or {}
+            if frame_rate(document_properties):
+                frame_rates[str(document_properties.get("id"))] = frame_rate(document_properties)
         elif prefix == VIEW and event == "start_map":
             close_view()
             view, times, timeline = _view_summary("", {}), ViewTimes({}, frame_rates), None
@@ -236,10 +272,12 @@ def summarise(stream: IO[bytes]) -> dict:
             metadata = _build(events, prefix, (event, value))
             view.update({k: v for k, v in _view_summary(view["id"], metadata).items() if k != "id"})
             times = ViewTimes(view["contains"], frame_rates)
-        elif prefix == ANNOTATION and event == "start_map" and view is not None:
-            annotation = _build(events, prefix, (event, value))
-            kind = short_type(annotation.get("@type", ""))
-            properties = annotation.get("properties") or {}
+        elif prefix == ANNOTATION_TYPE:
+            at_type = value
+        elif prefix == ANNOTATION and event == "start_map":
+            at_type, properties = "", {}
+        elif prefix == ANNOTATION and event == "end_map" and view is not None:
+            kind = kinds.get(at_type) or kinds.setdefault(at_type, short_type(at_type))
             counts[kind] += 1
             label = label_of(properties)
             if label is not None:
@@ -275,29 +313,25 @@ def _document_summary(document: dict) -> dict:
     }
 
 
-def annotation_page(stream: IO[bytes], view_id: str, offset: int, limit: int, kind: str | None = None) -> list[dict]:
+@reads_json
+def annotation_page(
+    stream: IO[bytes], views: list[dict], view_id: str, offset: int, limit: int, kind: str | None = None
+) -> list[dict]:
     """Annotations ``offset`` to ``offset + limit`` of view ``view_id`` (of type ``kind`` when given), read by
-    streaming up to the last of them: annotations before the page are skipped without being built.
+    streaming up to the last of them, one annotation at a time.
 
-    Raises ``MmifReadError``.
+    ``views`` are the summary's views in the document's order, with their totals: annotations of the views
+    before this one are skipped by count, in ijson's C parser, never as Python events. Returns [] for a view
+    the summary does not have. Raises ``MmifReadError``.
     """
-    events = _events(stream)
-    current, seen, page = None, 0, []
-    for prefix, event, value in events:
-        if prefix == "views.item.id":
-            current = str(value)
-        elif prefix == ANNOTATION and event == "start_map" and current == view_id:
-            if kind is None and seen < offset:
-                seen += 1
-                continue  # skipped: the builder never sees it, and the parser moves past it
-            annotation = _build(events, prefix, (event, value))
-            if kind is not None and short_type(annotation.get("@type", "")) != kind:
-                continue
-            seen += 1
-            if seen > offset:
-                page.append(annotation)
-            if len(page) >= limit:
-                break
-        elif prefix == VIEW and event == "end_map" and current == view_id:
+    before = 0
+    for view in views:
+        if view["id"] == view_id:
             break
-    return page
+        before += view["total"]
+    else:
+        return []
+    annotations = itertools.islice(ijson.items(stream, ANNOTATION, use_float=True), before, before + view["total"])
+    if kind is not None:
+        annotations = (a for a in annotations if short_type(a.get("@type", "")) == kind)
+    return list(itertools.islice(annotations, offset, offset + limit))

@@ -86,7 +86,7 @@ def annotations_of(view: dict, summary, source, query) -> dict:
     page = min(page_number(query.get("page")), pages)
     try:
         with default_storage.open(source.name, "rb") as stream:
-            annotations = annotation_page(stream, view["id"], (page - 1) * PAGE_SIZE, PAGE_SIZE, kind)
+            annotations = annotation_page(stream, summary.views, view["id"], (page - 1) * PAGE_SIZE, PAGE_SIZE, kind)
     except (MmifReadError, OSError) as exc:
         return {"problem": f"Cannot read the annotations of view {view['id']}: {exc}"}
     first_row = (page - 1) * PAGE_SIZE + 1
