@@ -1,8 +1,9 @@
-"""Reading a stored MMIF as a stream of JSON events (ijson): one annotation is built at a time and dropped.
+"""Reading a stored MMIF as a stream (ijson), never as a whole document.
 
-``summarise`` makes, in one pass, what the viewer shows of every view (app, parameters, counts, labels, a
-timeline of TimeFrames); ``annotation_page`` reads one page of one view's annotations and stops there.
-Neither holds the document's object tree, so a 50 MB MMIF costs the memory of its summary, not of its JSON.
+``summarise`` makes, in one pass over the JSON events, what the viewer shows of every view (app, parameters,
+counts, labels, a timeline of TimeFrames), keeping of each annotation only its scalar properties, and only
+until the next. ``annotation_page`` reads one page of one view's annotations, skipping those before it by the
+summary's counts, and stops there. So a 50 MB MMIF costs the memory of its summary, not of its object tree.
 """
 
 import array
@@ -331,7 +332,8 @@ def annotation_page(
         before += view["total"]
     else:
         return []
-    annotations = itertools.islice(ijson.items(stream, ANNOTATION, use_float=True), before, before + view["total"])
+    every = (a for a in ijson.items(stream, ANNOTATION, use_float=True) if isinstance(a, dict))  # as summarised
+    annotations = itertools.islice(every, before, before + view["total"])
     if kind is not None:
         annotations = (a for a in annotations if short_type(a.get("@type", "")) == kind)
     return list(itertools.islice(annotations, offset, offset + limit))
