@@ -118,6 +118,8 @@ def see_the_segments_over_the_wav_and_seek(page):
 
 
 def see_the_summary(page):
+    page.select_option("#source", label="Step 2 (Demo Time Frame Summarizer): output")
+    expect(page.locator("#views .new")).to_have_count(1)
     page.locator("#views a", has_text="v_1").click()
     expect(page.locator("#annotations")).to_contain_text("2 stretches of sound totalling 1.8 s")
     expect(page.locator("#annotations .alignment")).to_contain_text("AudioDocument d1")

@@ -1,4 +1,7 @@
 "use strict";
+// Choosing another MMIF shows it at once.
+document.getElementById("source")?.addEventListener("change", (event) => event.target.form.submit());
+
 // The run's timeline: one lane per view, TimeFrames as bars coloured by label; a click seeks the player.
 (function () {
   const source = document.getElementById("timeline-data");
