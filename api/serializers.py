@@ -518,6 +518,42 @@ class RunDetailSerializer(RunSerializer):
         read_only_fields = fields
 
 
+class MediaFileRunSerializer(serializers.ModelSerializer):
+    """Read from ``findings.selectors.media_file_history``: batch and pipeline selected, the latest marked."""
+
+    batch_name = serializers.CharField(source="batch.name", read_only=True)
+    pipeline = serializers.IntegerField(source="batch.pipeline_id", read_only=True, allow_null=True)
+    pipeline_name = serializers.CharField(source="batch.pipeline.name", read_only=True, allow_null=True, default=None)
+    status = RunStatusField(read_only=True)
+    latest_for_pipeline = serializers.BooleanField(
+        read_only=True, help_text="The latest successful run of this pipeline for the file, with a final MMIF."
+    )
+    mmif_url = serializers.SerializerMethodField(help_text="The final MMIF, once the run has succeeded.")
+
+    class Meta:
+        model = Run
+        fields = [
+            "id",
+            "batch",
+            "batch_name",
+            "pipeline",
+            "pipeline_name",
+            "attempt",
+            "status",
+            "superseded",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "mmif_url",
+            "latest_for_pipeline",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_mmif_url(self, run: Run) -> str | None:
+        return absolute(self.context, "api:run-mmif", run.pk) if run.final_mmif else None
+
+
 def absolute(context: dict, name: str, *args) -> str:
     path = reverse(name, args=args)
     request = context.get("request")

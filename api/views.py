@@ -28,6 +28,7 @@ from batches.services import media_import
 from clams_apps.client import AppError
 from clams_apps.models import ClamsApp
 from clams_apps.services import app_apply_metadata, app_metadata_for_change, app_refresh_metadata, app_register
+from findings.selectors import media_file_history
 from pipelines.models import Pipeline, PipelineStep
 from runs.downloads import batch_zip_response, mmif_response
 from runs.models import Run, StepRun
@@ -211,7 +212,10 @@ class MediaFileViewSet(CrudViewSet):
     queryset = MediaFile.objects.all()
     serializer_class = serializers.MediaFileSerializer
     filterset_class = MediaFileFilter
-    action_permissions = {"import_media": ["batches.add_mediafile"]}
+    action_permissions = {
+        "import_media": ["batches.add_mediafile"],
+        "runs": ["batches.view_mediafile", "runs.view_run"],
+    }
 
     @extend_schema(
         summary="Import media files from a GUID list or CSV text, all or nothing.",
@@ -243,6 +247,16 @@ class MediaFileViewSet(CrudViewSet):
         )
         body = {"detail": result.sentence, **vars(result)}
         return Response(serializers.ImportResultSerializer(body).data, status=400 if result.errors else 200)
+
+    @extend_schema(
+        summary="Every run of the media file across batches, newest first.",
+        description="`latest_for_pipeline` marks, per pipeline, the latest successful run with a final MMIF.",
+        responses=serializers.MediaFileRunSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def runs(self, request, pk=None):
+        history = media_file_history(self.get_object())
+        return Response(serializers.MediaFileRunSerializer(history, many=True, context={"request": request}).data)
 
 
 @extend_schema_view(

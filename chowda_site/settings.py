@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "pipelines",
     "batches",
     "runs",
+    "findings",
     "api",
     # Last: its post_migrate handler gives the role groups every app's permissions.
     "ops",
@@ -118,6 +119,9 @@ Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = env.path("CHOWDA_MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "media/"
+# The folder of media files (audio, video) that Chowda may serve to the viewer's player, with range requests.
+# Only files whose real path (symlinks followed) lies under it are served; empty serves none.
+SERVED_MEDIA_ROOT = env.str("CHOWDA_SERVED_MEDIA_ROOT", default=str(VAR_DIR / "demo-media")) or None
 
 # Where imported media without an explicit location live, e.g. file:///media/{guid}.mp4
 MEDIA_LOCATION_TEMPLATE = env.str("CHOWDA_MEDIA_LOCATION_TEMPLATE", default="")

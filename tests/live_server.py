@@ -38,6 +38,7 @@ class Daphne:
             "CHOWDA_REDIS_URL": redis_url,
             "CHOWDA_REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
             "CHOWDA_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "CHOWDA_SERVED_MEDIA_ROOT": str(settings.SERVED_MEDIA_ROOT or ""),
             "CHOWDA_STATIC_ROOT": str(tmp_path / "static"),
             "CHOWDA_SECURE_COOKIES": "false",
         }

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["chowda_site", "clams_apps", "pipelines", "batches", "runs", "api", "ops", "demo_apps"]
+PACKAGES = ["chowda_site", "clams_apps", "pipelines", "batches", "runs", "findings", "api", "ops", "demo_apps"]
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
@@ -48,3 +48,14 @@ def test_a_step_task_that_imports_the_services_breaks_the_runs_layers(tmp_path):
 
     assert result.returncode != 0
     assert "runs.execution -> runs.services" in result.stdout
+
+
+def test_runs_that_import_the_viewer_break_the_contract(tmp_path):
+    project = copy_of_the_project(tmp_path)
+    views = project / "runs" / "views.py"
+    views.write_text("import findings.selectors  # noqa\n" + views.read_text())
+
+    result = lint_imports(project)
+
+    assert result.returncode != 0
+    assert "runs.views -> findings.selectors" in result.stdout
