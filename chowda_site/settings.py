@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "pipelines",
     "batches",
     "runs",
+    "reports",
     "api",
     # Last: its post_migrate handler gives the role groups every app's permissions.
     "ops",
@@ -220,6 +221,20 @@ WORKER_HEARTBEAT = env.float("CHOWDA_WORKER_HEARTBEAT", default=10.0)
 WORKER_LOST_AFTER = env.float("CHOWDA_WORKER_LOST_AFTER", default=30.0)
 # An app's concurrency slot is a lease of this many seconds, renewed by the heartbeat while the call lasts.
 SLOT_LEASE = env.float("CHOWDA_SLOT_LEASE", default=30.0)
+
+# --- Reports and notifications (reports/) ---
+# Days of steps per day in the app statistics' charts.
+REPORTS_CHART_DAYS = env.int("CHOWDA_REPORTS_CHART_DAYS", default=14)
+# How notification emails go out: consolemail:// prints them, smtp://mail.example.org:587 sends them.
+vars().update(env.email_url("CHOWDA_EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("CHOWDA_EMAIL_FROM", default="chowda@localhost")
+# The site's address as people reach it, for links in emails.
+SITE_URL = env.str("CHOWDA_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Batch webhooks: the body is signed with HMAC-SHA256 under this secret; unset, no webhook is sent.
+WEBHOOK_SECRET = env.str("CHOWDA_WEBHOOK_SECRET", default="")
+WEBHOOK_ATTEMPTS = env.int("CHOWDA_WEBHOOK_ATTEMPTS", default=5)
+WEBHOOK_BACKOFF = env.float("CHOWDA_WEBHOOK_BACKOFF", default=30.0)
+WEBHOOK_TIMEOUT = env.float("CHOWDA_WEBHOOK_TIMEOUT", default=10.0)
 
 LOGIN_URL = "admin:login"
 

@@ -14,4 +14,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/", include("api.urls")),
     path("", include("runs.urls")),
+    path("reports/", include("reports.urls")),
 ]

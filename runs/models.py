@@ -79,6 +79,8 @@ class StepRun(models.Model):
     position = models.PositiveSmallIntegerField()
     app = models.ForeignKey(ClamsApp, on_delete=models.SET_NULL, null=True, related_name="step_runs")
     app_name = models.CharField(max_length=200, help_text="The app's name when the run started.")
+    # The app's version (its metadata's app_version) when the step began: statistics and estimates are per version.
+    app_version = models.CharField(max_length=100, blank=True)
     parameters = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=[(s.value, s.label) for s in STEP_STATUSES], default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -102,6 +104,7 @@ class StepRun(models.Model):
             models.UniqueConstraint(fields=["run", "position"], name="unique_step_position_per_run"),
         ]
         verbose_name = "step run"
+        indexes = [models.Index(fields=["app", "status", "finished_at"])]
 
     def __str__(self) -> str:
         return f"step {self.position} ({self.app_name}) of {self.run}"
