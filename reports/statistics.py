@@ -99,10 +99,10 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
     for row in finished.values("app_id", "app_version").annotate(
         name=Max("app_name"),
         runs=Count("*"),
-        succeeded=Count("*", filter=Q(status=Status.SUCCEEDED)),
-        failed=Count("*", filter=Q(status=Status.FAILED)),
-        last_day=Count("*", filter=Q(status=Status.SUCCEEDED, finished_at__gte=day)),
-        last_week=Count("*", filter=Q(status=Status.SUCCEEDED, finished_at__gte=week)),
+        succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
+        failed=Count("pk", filter=Q(status=Status.FAILED)),
+        last_day=Count("pk", filter=Q(status=Status.SUCCEEDED, finished_at__gte=day)),
+        last_week=Count("pk", filter=Q(status=Status.SUCCEEDED, finished_at__gte=week)),
     ):
         key = (row["app_id"], row["app_version"])
         by_key[key] = AppVersionStatistics(
@@ -146,8 +146,8 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
         .annotate(date=TruncDate("finished_at"))
         .values_list("app_id", "app_version", "date")
         .annotate(
-            succeeded=Count("*", filter=Q(status=Status.SUCCEEDED)),
-            failed=Count("*", filter=Q(status=Status.FAILED)),
+            succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
+            failed=Count("pk", filter=Q(status=Status.FAILED)),
         )
     ):
         per_day.setdefault((app_id, version), {})[date] = (succeeded, failed)
@@ -167,17 +167,16 @@ def chart_svg(item: AppVersionStatistics) -> str:
     width = CHART_WIDTH / max(1, len(item.days))
     bars = []
     for i, (date, succeeded, failed) in enumerate(item.days):
-        x = i * width
         ok_height = CHART_HEIGHT * succeeded / tallest
         failed_height = CHART_HEIGHT * failed / tallest
         title = f"{date}: {succeeded} succeeded, {failed} failed"
-        bars.append((x, CHART_HEIGHT - ok_height, width - 1, ok_height, "#2e7d32", title))
-        bars.append((x, CHART_HEIGHT - ok_height - failed_height, width - 1, failed_height, "#c62828", title))
-    rects = format_html_join(
-        "",
-        '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}"><title>{}</title></rect>',
-        bars,
-    )
+        for top, height, colour in [
+            (CHART_HEIGHT - ok_height, ok_height, "#2e7d32"),
+            (CHART_HEIGHT - ok_height - failed_height, failed_height, "#c62828"),
+        ]:
+            # Numbers are written out first: format_html escapes its arguments into strings.
+            bars.append((f"{i * width:.1f}", f"{top:.1f}", f"{width - 1:.1f}", f"{height:.1f}", colour, title))
+    rects = format_html_join("", '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>', bars)
     return format_html(
         '<svg class="app-chart" role="img" width="{}" height="{}" viewBox="0 0 {} {}" '
         'aria-label="{} {}: steps per day, succeeded and failed">{}</svg>',
