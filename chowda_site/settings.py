@@ -142,6 +142,9 @@ STEP_RETRY_BACKOFF_MAX = env.float("CHOWDA_STEP_RETRY_BACKOFF_MAX", default=600.
 # Seconds to wait for an app to accept a connection (its own timeout covers the answer).
 APP_CONNECT_TIMEOUT = env.float("CHOWDA_APP_CONNECT_TIMEOUT", default=10.0)
 
+# Seconds a live page waits for an app's progress figure (docs/reports.md, "Progress inside a step").
+APP_PROGRESS_TIMEOUT = env.float("CHOWDA_APP_PROGRESS_TIMEOUT", default=1.0)
+
 # --- Which URLs Chowda may call as a CLAMS app (clams_apps/url_policy.py) ---
 # Empty: any http(s) address but link-local (cloud metadata), unspecified, multicast and reserved ones.
 # Set: only these host names and CIDR networks, e.g. "apps.internal,10.20.0.0/16,127.0.0.1/32".
