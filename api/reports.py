@@ -47,6 +47,7 @@ class BatchReportView(ReportView):
         "attempts, seconds, and the annotation counts of each view it added. Paged by file id: follow `next` "
         "(it carries `after`); `page_size` is at most 1000. The same rows are the admin's report and its CSV.",
         parameters=[
+            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The batch's id."),
             OpenApiParameter("after", OpenApiTypes.INT, description="Rows of files with a higher id than this."),
             OpenApiParameter("page_size", OpenApiTypes.INT, description="Rows per page (default 100, at most 1000)."),
         ],
