@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.handlers.asgi import ASGIRequest
 from django.shortcuts import get_object_or_404, render
 
 from batches.models import Batch
@@ -47,7 +48,8 @@ def batch_report(request, pk: int):
 @can_view_reports
 def batch_report_csv(request, pk: int):
     """The whole batch report as CSV, streamed."""
-    return csv_response(get_object_or_404(Batch, pk=pk))
+    batch = get_object_or_404(Batch, pk=pk)
+    return csv_response(batch, asynchronous=isinstance(request, ASGIRequest))
 
 
 @can_view_reports

@@ -169,3 +169,24 @@ def test_the_api_makes_as_many_queries_for_500_rows_as_for_5(api):
 
     queries(small)  # the first request also reads the user's permissions
     assert queries(small) == queries(large)
+
+
+def test_over_asgi_the_csv_is_streamed_a_page_at_a_time_from_an_async_iterator(viewer, monkeypatch, recwarn):
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    monkeypatch.setattr(batch_report, "PAGE_SIZE", 100)
+    batch = batch_with_runs(250)
+    client = AsyncClient()
+
+    async def fetch():
+        await client.aforce_login(viewer)
+        response = await client.get(reverse("reports:batch_report_csv", args=[batch.pk]))
+        assert response.is_async
+        return [chunk async for chunk in response.streaming_content]
+
+    chunks = async_to_sync(fetch)()
+
+    assert len(chunks) == 1 + 3  # the header, then one chunk per page of 100 rows
+    assert b"".join(chunks).count(b"\n") == 251
+    assert not [w for w in recwarn if "StreamingHttpResponse" in str(w.message)]
