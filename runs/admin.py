@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import models
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -172,6 +173,8 @@ class BatchAdmin(admin.ModelAdmin):
         "webhook_problem",
     ]
     actions = ["start", "cancel", "retry_failed", "duplicate", "combine"]
+    # Django 6 reads a URL typed without a scheme as https: say so now (and silence its warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         return with_run_counts(super().get_queryset(request))

@@ -209,3 +209,52 @@ def test_nothing_is_due_while_files_are_still_running():
     assert notifications.due_notifications(batch.pk) == ["failures"]
     Batch.objects.filter(pk=batch.pk).update(notify_failures_over=5)
     assert notifications.due_notifications(batch.pk) == []
+
+
+@pytest.mark.django_db
+def test_the_api_sets_the_webhook_and_the_limit_and_shows_what_was_sent(api):
+    batch = BatchFactory()
+
+    response = api.patch(
+        f"/api/batches/{batch.pk}/",
+        {"webhook_url": "https://hooks.archive.test/chowda", "notify_failures_over": 10},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["webhook_url"] == "https://hooks.archive.test/chowda"
+    assert response.json()["notify_failures_over"] == 10
+    assert response.json()["finished_notified_at"] is None
+    assert response.json()["webhook_problem"] == ""
+
+
+@pytest.mark.django_db
+def test_a_curator_sets_the_notifications_on_the_batch_page(curator_client):
+    batch = BatchFactory()
+
+    response = curator_client.post(
+        f"/admin/batches/batch/{batch.pk}/change/",
+        {
+            "name": batch.name,
+            "pipeline": batch.pipeline_id,
+            "notify_failures_over": "3",
+            "webhook_url": "https://hooks.archive.test/x",
+            "description": "",
+        },
+    )
+
+    assert response.status_code == 302, response.context["adminform"].errors
+    batch.refresh_from_db()
+    assert (batch.notify_failures_over, batch.webhook_url) == (3, "https://hooks.archive.test/x")
+
+
+@pytest.mark.django_db
+def test_viewers_cannot_change_the_webhook(viewer_client):
+    batch = BatchFactory()
+
+    viewer_client.post(
+        f"/admin/batches/batch/{batch.pk}/change/", {"name": batch.name, "webhook_url": "https://x.test/"}
+    )
+
+    batch.refresh_from_db()
+    assert batch.webhook_url == ""
