@@ -21,6 +21,7 @@ COPY clams_apps clams_apps
 COPY pipelines pipelines
 COPY batches batches
 COPY runs runs
+COPY reports reports
 COPY api api
 COPY ops ops
 COPY demo_apps demo_apps
