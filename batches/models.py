@@ -57,6 +57,11 @@ class MediaFile(models.Model):
     )
     mime_type = models.CharField("MIME type", max_length=100)
     document_type = models.CharField(max_length=10, choices=DocumentType)
+    duration = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Seconds of audio or video, when known: a step's expected time is then per second of media.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -84,7 +84,7 @@ def batch_snapshot(batch: Batch, *, page: int = 1, status: str | None = None) ->
         files = files.filter(run_id__isnull=True)
     elif status in ROW_FILTERS:
         files = files.filter(run_status=status)
-    paginator = Paginator(files.values("pk", "guid", "location", "run_id"), PAGE_SIZE)
+    paginator = Paginator(files.values("pk", "guid", "location", "duration", "run_id"), PAGE_SIZE)
     current = paginator.get_page(page)
     run_ids = [row["run_id"] for row in current.object_list if row["run_id"]]
     runs = {run.pk: run for run in Run.objects.filter(pk__in=run_ids)}
@@ -93,6 +93,7 @@ def batch_snapshot(batch: Batch, *, page: int = 1, status: str | None = None) ->
         steps.setdefault(step.run_id, {})[str(step.position)] = step_state(step)
     expectations = Expectations(c["app_id"] for c in columns)
     expected = {str(c["position"]): _expected_seconds(expectations, c) for c in columns}
+    _expect_per_file(expectations, columns, current.object_list, steps)
     _ask_apps(columns, current.object_list, steps)
     rows = []
     for row in current.object_list:
@@ -130,6 +131,23 @@ def batch_snapshot(batch: Batch, *, page: int = 1, status: str | None = None) ->
         "status_filter": status or "",
         **_timing(batch, columns, counts, total, expectations),
     }
+
+
+def _expect_per_file(expectations: Expectations, columns: list[dict], rows, steps: dict[int, dict]) -> None:
+    """Running steps of files whose media length is known get their own ``expected`` (per second of media)."""
+    by_position = {str(c["position"]): c for c in columns}
+    for row in rows:
+        if not row["duration"]:
+            continue
+        for position, step in steps.get(row["run_id"], {}).items():
+            column = by_position.get(position)
+            if column is None or step["status"] != Status.RUNNING:
+                continue
+            expected = expectations.expected(
+                column["app_id"], column["version"], column["parameters"], media_seconds=row["duration"]
+            )
+            if expected is not None:
+                step["expected"] = expected.seconds
 
 
 def _ask_apps(columns: list[dict], rows, steps: dict[int, dict]) -> None:
@@ -197,7 +215,10 @@ def run_snapshot(run: Run) -> dict:
         views = step.summary.get("views", [])
         metadata = step.app.metadata if step.app else {}
         expected = expectations.expected(
-            step.app_id, step.app_version or str(metadata.get("app_version") or ""), step.parameters
+            step.app_id,
+            step.app_version or str(metadata.get("app_version") or ""),
+            step.parameters,
+            media_seconds=run.media_file.duration,
         )
         reported = None
         path = progress_path(metadata)

@@ -107,3 +107,72 @@ def test_a_running_step_shows_the_figure_the_app_reports(slow_app, settings, tmp
     assert run_steps[0]["reported"] == {"progress": 0.5, "message": "half way"}
     assert runs[0].status == Status.SUCCEEDED
     assert runs[0].steps.get().app_version == "v2"
+
+
+@pytest.mark.django_db
+def test_with_the_medias_length_known_the_estimate_is_per_second_of_media():
+    app = ClamsAppFactory()
+    for seconds_of_media in (60, 120, 600):
+        run = Run.objects.create(
+            batch=BatchFactory(), media_file=MediaFileFactory(duration=seconds_of_media), status=Status.SUCCEEDED
+        )
+        StepRun.objects.create(
+            run=run,
+            position=1,
+            app=app,
+            app_name=app.name,
+            app_version="v1",
+            status=Status.SUCCEEDED,
+            duration=seconds_of_media / 2,
+            finished_at=timezone.now(),
+        )
+
+    expectations = Expectations([app.pk])
+
+    long = expectations.expected(app.pk, "v1", {}, media_seconds=3600)
+    assert (long.seconds, long.basis) == (1800, "this version with these parameters per second of media")
+    unknown = expectations.expected(app.pk, "v1", {})
+    assert (unknown.seconds, unknown.basis) == (60, "this version with these parameters")
+
+
+@pytest.mark.django_db
+def test_a_wav_files_duration_is_read_from_its_header(tmp_path):
+    import wave
+
+    from django.core.management import call_command
+
+    from batches.durations import media_seconds
+
+    path = tmp_path / "one.wav"
+    with wave.open(str(path), "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(8000)
+        audio.writeframes(b"\0\0" * 8000 * 3)
+    media = MediaFileFactory(location=f"file://{path}", mime_type="audio/wav", document_type="audio")
+    remote = MediaFileFactory(location="https://media.archive.test/x.mp4")
+    batch = BatchFactory(media_files=[media, remote])
+
+    call_command("probe_durations", "--batch", str(batch.pk))
+
+    media.refresh_from_db()
+    remote.refresh_from_db()
+    assert media.duration == pytest.approx(3.0)
+    assert remote.duration is None
+    assert media_seconds(f"file://{tmp_path}/missing.wav") is None
+
+
+@pytest.mark.django_db
+def test_a_running_cell_of_a_file_of_known_length_gets_its_own_expected_duration():
+    from batches.models import MediaFile
+
+    batch = batch_with_runs(12, steps=2)
+    MediaFile.objects.filter(batches=batch).update(duration=100)
+    long_file = Run.objects.filter(batch=batch, status=Status.RUNNING).first().media_file
+    MediaFile.objects.filter(pk=long_file.pk).update(duration=200)
+
+    snapshot = live.batch_snapshot(batch)
+
+    rows = {row["guid"]: row for row in snapshot["rows"]}
+    assert rows[long_file.guid]["steps"]["2"]["expected"] == pytest.approx(8.0)  # 4 s per 100 s of media
+    assert snapshot["columns"][1]["expected"] == 4.0

@@ -93,7 +93,7 @@
       const cell = el("td", {class: "step status-" + status, "data-status": status, "data-position": column.position},
         el("span", {title: status, text: ICONS[status] + " " + status}));
       if (step && step.duration !== null) cell.append(" " + seconds(step.duration));
-      if (step && status === "running") cell.append(stepProgress(step, column.expected));
+      if (step && status === "running") cell.append(stepProgress(step, step.expected || column.expected));
       if (step && step.attempts > 1) cell.append(` (${step.attempts} attempts)`);
       if (step && step.interruptions) cell.append(` (interrupted ${step.interruptions}×: its worker stopped)`);
       if (step && step.error) {
@@ -193,7 +193,8 @@
         const key = `${event.run}:${event.step}`;
         if ((stepSeq[key] || 0) < event.seq) {
           stepSeq[key] = event.seq;
-          row.steps[event.step] = event;
+          const before = row.steps[event.step];  // events do not carry a file's own expected duration
+          row.steps[event.step] = before && before.expected ? {...event, expected: before.expected} : event;
           replaceRow(row);
         }
       }
