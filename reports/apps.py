@@ -6,7 +6,7 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports and statistics"
 
     def ready(self):
-        from reports.notifications import batch_check_notifications
+        from reports.tasks import run_finished_handler
         from runs.signals import run_finished
 
-        run_finished.connect(batch_check_notifications, dispatch_uid="reports-notifications")
+        run_finished.connect(run_finished_handler, dispatch_uid="reports-notifications")

@@ -1,7 +1,8 @@
 """A batch tells its creator, and optionally a webhook, when it finishes or its failures pass a limit.
 
-Trigger: ``runs.signals.run_finished``, sent after commit whenever a run succeeds or fails. The check
-is two or three small queries; only when a notification is due is a task queued. The task claims
+Trigger: ``runs.signals.run_finished``, sent after commit whenever a run succeeds or fails, and
+handled in reports/tasks.py. The check is two or three small queries; only when a notification
+is due is a task queued. The task claims
 the notification with one conditional UPDATE (``finished_notified_at`` or ``failures_notified_at``
 still empty), so however many workers see the moment, one sends it.
 
@@ -12,9 +13,7 @@ exponential backoff; why the last attempt failed is kept on the batch (``webhook
 
 import hashlib
 import hmac
-import json
 import logging
-import uuid
 from typing import Literal
 
 import requests
@@ -56,17 +55,6 @@ def due_notifications(batch_id: int) -> list[Kind]:
         if sum(counts.values()) >= files:
             due.append("finished")
     return due
-
-
-def batch_check_notifications(sender=None, *, batch_id: int, run_id: int | None = None, **kwargs) -> None:
-    """Handler of ``run_finished``: queue the notifications that are due. Never raises (a run must not fail)."""
-    from reports.tasks import notify_batch
-
-    try:
-        for kind in due_notifications(batch_id):
-            notify_batch.delay(batch_id, kind)
-    except Exception:
-        logger.exception("Could not check or queue the notifications of batch %s", batch_id)
 
 
 def batch_claim_notification(batch_id: int, kind: Kind) -> bool:
@@ -145,14 +133,6 @@ def webhook_post(url: str, payload: bytes, *, event: str, delivery: str) -> str:
     if 200 <= response.status_code < 300:
         return ""
     return f"{url} answered HTTP {response.status_code}"
-
-
-def new_delivery() -> str:
-    return uuid.uuid4().hex
-
-
-def encode(body: dict) -> bytes:
-    return json.dumps(body, sort_keys=True).encode()
 
 
 def webhook_problem(url: str, reason: str, attempt: int, retry_in: float | None) -> str:

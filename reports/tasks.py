@@ -1,4 +1,6 @@
+import json
 import logging
+import uuid
 
 from celery import shared_task
 from django.conf import settings
@@ -7,6 +9,18 @@ from batches.models import Batch
 from reports import notifications
 
 logger = logging.getLogger(__name__)
+
+
+def run_finished_handler(sender=None, *, batch_id: int, run_id: int | None = None, **kwargs) -> None:
+    """Handler of ``runs.signals.run_finished``: queue the batch's notifications that are due.
+
+    Never raises: a run must not fail because its batch could not notify.
+    """
+    try:
+        for kind in notifications.due_notifications(batch_id):
+            notify_batch.delay(batch_id, kind)
+    except Exception:
+        logger.exception("Could not check or queue the notifications of batch %s", batch_id)
 
 
 @shared_task(name="reports.notify_batch")
@@ -23,13 +37,9 @@ def notify_batch(batch_id: int, kind: str) -> None:
     except Exception:  # a mail server that is down must not stop the webhook
         logger.exception("Could not email the notification of batch %s", batch_id)
     if batch.webhook_url:
-        deliver_webhook.delay(
-            batch_id,
-            batch.webhook_url,
-            notifications.encode(body).decode(),
-            body["event"],
-            notifications.new_delivery(),
-        )
+        # The same delivery id and body on every attempt, so a receiver can tell a repeat.
+        payload = json.dumps(body, sort_keys=True)
+        deliver_webhook.delay(batch_id, batch.webhook_url, payload, body["event"], uuid.uuid4().hex)
 
 
 @shared_task(name="reports.deliver_webhook")
