@@ -258,3 +258,16 @@ def test_viewers_cannot_change_the_webhook(viewer_client):
 
     batch.refresh_from_db()
     assert batch.webhook_url == ""
+
+
+@pytest.mark.django_db
+def test_the_live_batch_page_shows_why_the_webhook_failed_and_links_to_the_report(viewer_client):
+    from django.urls import reverse
+
+    batch = BatchFactory(webhook_problem="The webhook call failed 5 times, the last because x answered HTTP 500; ...")
+
+    content = viewer_client.get(reverse("runs:batch_live", args=[batch.pk])).content.decode()
+
+    assert 'id="webhook-problem"' in content
+    assert "The webhook call failed 5 times" in content
+    assert reverse("reports:batch_report_csv", args=[batch.pk]) in content
