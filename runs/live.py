@@ -3,6 +3,7 @@
 Every function here makes a fixed number of queries, however many files the batch has.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from django.core.paginator import Paginator
@@ -151,16 +152,24 @@ def _expect_per_file(expectations: Expectations, columns: list[dict], rows, step
 
 
 def _ask_apps(columns: list[dict], rows, steps: dict[int, dict]) -> None:
-    """Add what the apps that report progress say about the page's running steps (``reported``)."""
+    """Add what the apps that report progress say about the page's running steps (``reported``).
+
+    The apps are asked at once, so a slow one delays the page by one timeout, not by one per step.
+    """
     by_position = {str(c["position"]): c for c in columns if c["progress_path"]}
-    asked = 0
+    asks = []
     for row in rows:
         for position, step in steps.get(row["run_id"], {}).items():
             column = by_position.get(position)
-            if column is None or step["status"] != Status.RUNNING or asked >= MAX_ASKED:
-                continue
-            asked += 1
-            step["reported"] = reported_progress(column["endpoint"], column["progress_path"], row["location"])
+            if column is not None and step["status"] == Status.RUNNING:
+                asks.append((step, column["endpoint"], column["progress_path"], row["location"]))
+    asks = asks[:MAX_ASKED]
+    if not asks:
+        return
+    with ThreadPoolExecutor(max_workers=len(asks)) as pool:
+        answers = pool.map(lambda ask: reported_progress(*ask[1:]), asks)
+        for (step, *_), answer in zip(asks, answers, strict=True):
+            step["reported"] = answer
 
 
 def _timing(batch: Batch, columns: list[dict], counts: dict[str, int], total: int, expectations: Expectations) -> dict:
