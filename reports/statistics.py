@@ -94,7 +94,7 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
     now = now or timezone.now()
     day, week = now - timedelta(days=1), now - timedelta(days=7)
     chart_start = (now - timedelta(days=settings.REPORTS_CHART_DAYS - 1)).date()
-    finished = StepRun.objects.filter(status__in=[Status.SUCCEEDED, Status.FAILED]).order_by()
+    finished = StepRun.objects.ran().filter(status__in=[Status.SUCCEEDED, Status.FAILED]).order_by()
     by_key: dict[tuple, AppVersionStatistics] = {}
     for row in finished.values("app_id", "app_version").annotate(
         name=Max("app_name"),
@@ -127,7 +127,8 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
         by_key[(app_id, version)].error_kinds[kind] = n
     durations: dict[tuple, list[float]] = {}
     recent = (
-        StepRun.objects.filter(status=Status.SUCCEEDED, duration__isnull=False)
+        StepRun.objects.ran()
+        .filter(status=Status.SUCCEEDED, duration__isnull=False)
         .order_by("-finished_at")
         .values_list("app_id", "app_version", "duration")[: DURATION_SAMPLE * len(by_key)]
     )

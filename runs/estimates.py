@@ -44,7 +44,8 @@ class Expectations:
         if not app_ids:
             return
         recent = (
-            StepRun.objects.filter(app_id__in=app_ids, status=Status.SUCCEEDED, duration__isnull=False)
+            StepRun.objects.ran()
+            .filter(app_id__in=app_ids, status=Status.SUCCEEDED, duration__isnull=False)
             .order_by("-finished_at")
             .values_list("app_id", "app_version", "parameters", "duration", "run__media_file__duration")[
                 : HISTORY * 4 * len(app_ids)

@@ -72,6 +72,18 @@ class Run(models.Model):
         return f"{self.media_file} in {self.batch} (attempt {self.attempt})"
 
 
+class StepRunQuerySet(models.QuerySet):
+    def ran(self) -> "StepRunQuerySet":
+        """Leave out the copies a retry keeps of its earlier attempt's succeeded steps (same position, same
+        output MMIF in the run it retries): each app call then counts once in statistics and estimates."""
+        copied = StepRun.objects.filter(
+            run=models.OuterRef("run__retry_of"),
+            position=models.OuterRef("position"),
+            output_mmif=models.OuterRef("output_mmif"),
+        )
+        return self.exclude(models.Exists(copied))
+
+
 class StepRun(models.Model):
     """One app call within a run."""
 
@@ -97,6 +109,8 @@ class StepRun(models.Model):
     error_mmif = models.FileField(max_length=500, blank=True)
     # What the app added: views with their app, annotation types and counts, warnings.
     summary = models.JSONField(default=dict, blank=True)
+
+    objects = StepRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["run", "position"]

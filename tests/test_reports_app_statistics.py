@@ -106,3 +106,41 @@ def test_strangers_cannot_see_statistics(client):
     client.force_login(UserFactory(username="stranger"))
 
     assert client.get(reverse("reports:app_statistics")).status_code == 403
+
+
+def test_steps_a_retry_kept_from_the_earlier_attempt_count_once():
+    from runs.models import Run
+
+    app = ClamsAppFactory(name="tagger")
+    first = RunFactory(status=Status.FAILED)
+    kept = StepRun.objects.create(
+        run=first,
+        position=1,
+        app=app,
+        app_name=app.name,
+        app_version="v1",
+        status=Status.SUCCEEDED,
+        duration=3.0,
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        output_mmif="runs/1/step-1.mmif",
+    )
+    retry = Run.objects.create(
+        batch=first.batch, media_file=first.media_file, attempt=2, retry_of=first, status=Status.SUCCEEDED
+    )
+    # As runs.services copies a succeeded step into the retry: same output, times and duration, no version.
+    StepRun.objects.create(
+        run=retry,
+        position=1,
+        app=app,
+        app_name=app.name,
+        status=Status.SUCCEEDED,
+        duration=kept.duration,
+        started_at=kept.started_at,
+        finished_at=kept.finished_at,
+        output_mmif=kept.output_mmif,
+    )
+
+    [item] = app_statistics()
+
+    assert (item.version, item.runs, item.succeeded) == ("v1", 1, 1)
