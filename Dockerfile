@@ -22,6 +22,7 @@ COPY pipelines pipelines
 COPY batches batches
 COPY runs runs
 COPY findings findings
+COPY reports reports
 COPY api api
 COPY ops ops
 COPY demo_apps demo_apps

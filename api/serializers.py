@@ -342,7 +342,13 @@ class BatchSerializer(WritesMediaFiles, StrictFields, serializers.ModelSerialize
             "runs",
             "created_by",
             "created_at",
+            "notify_failures_over",
+            "webhook_url",
+            "finished_notified_at",
+            "failures_notified_at",
+            "webhook_problem",
         ]
+        read_only_fields = ["finished_notified_at", "failures_notified_at", "webhook_problem"]
 
     @extend_schema_field(RunCountsSerializer)
     def get_runs(self, batch: Batch) -> dict[str, int]:

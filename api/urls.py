@@ -7,6 +7,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import SimpleRouter
 
 from api import views
+from api.reports import AppStatisticsView, BatchReportView
 
 app_name = "api"
 
@@ -35,6 +36,9 @@ urlpatterns = [
         views.BatchViewSet.as_view({"get": "mmif_zip"}, renderer_classes=[JSONRenderer, views.ZipRenderer]),
         name="batch-mmif-zip",
     ),
+    # Before the router's, whose app detail route would take "statistics" for an app's id.
+    path("apps/statistics/", AppStatisticsView.as_view(), name="app-statistics"),
+    re_path(r"^batches/(?P<pk>[^/.]+)/report/$", BatchReportView.as_view(), name="batch-report"),
     *router.urls,
     # Anything else under /api/ is answered in JSON too, never with Django's HTML page.
     re_path(r"^.*$", views.no_such_endpoint),

@@ -57,6 +57,11 @@ class MediaFile(models.Model):
     )
     mime_type = models.CharField("MIME type", max_length=100)
     document_type = models.CharField(max_length=10, choices=DocumentType)
+    duration = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Seconds of audio or video, when known: a step's expected time is then per second of media.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -109,6 +114,23 @@ class Batch(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Notifications (reports/notifications.py): to the person who created the batch, and to a webhook.
+    notify_failures_over = models.PositiveIntegerField(
+        "notify when failures pass",
+        null=True,
+        blank=True,
+        help_text="Send a notification once more than this many files have failed. Empty: only when it finishes.",
+    )
+    webhook_url = models.URLField(
+        "webhook URL",
+        max_length=1000,
+        blank=True,
+        help_text="Chowda POSTs a signed JSON body here when the batch finishes or its failures pass the limit.",
+    )
+    # Set by one conditional UPDATE each, so a notification goes out once however many workers see the moment.
+    finished_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    failures_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    webhook_problem = models.TextField(blank=True, editable=False, help_text="Why the last webhook call failed.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "batches",
     "runs",
     "findings",
+    "reports",
     "api",
     # Last: its post_migrate handler gives the role groups every app's permissions.
     "ops",
@@ -145,6 +146,9 @@ STEP_RETRY_BACKOFF_MAX = env.float("CHOWDA_STEP_RETRY_BACKOFF_MAX", default=600.
 # Seconds to wait for an app to accept a connection (its own timeout covers the answer).
 APP_CONNECT_TIMEOUT = env.float("CHOWDA_APP_CONNECT_TIMEOUT", default=10.0)
 
+# Seconds a live page waits for an app's progress figure (docs/reports.md, "Progress inside a step").
+APP_PROGRESS_TIMEOUT = env.float("CHOWDA_APP_PROGRESS_TIMEOUT", default=1.0)
+
 # --- Which URLs Chowda may call as a CLAMS app (clams_apps/url_policy.py) ---
 # Empty: any http(s) address but link-local (cloud metadata), unspecified, multicast and reserved ones.
 # Set: only these host names and CIDR networks, e.g. "apps.internal,10.20.0.0/16,127.0.0.1/32".
@@ -224,6 +228,20 @@ WORKER_HEARTBEAT = env.float("CHOWDA_WORKER_HEARTBEAT", default=10.0)
 WORKER_LOST_AFTER = env.float("CHOWDA_WORKER_LOST_AFTER", default=30.0)
 # An app's concurrency slot is a lease of this many seconds, renewed by the heartbeat while the call lasts.
 SLOT_LEASE = env.float("CHOWDA_SLOT_LEASE", default=30.0)
+
+# --- Reports and notifications (reports/) ---
+# Days of steps per day in the app statistics' charts.
+REPORTS_CHART_DAYS = env.int("CHOWDA_REPORTS_CHART_DAYS", default=14)
+# How notification emails go out: consolemail:// prints them, smtp://mail.example.org:587 sends them.
+vars().update(env.email_url("CHOWDA_EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("CHOWDA_EMAIL_FROM", default="chowda@localhost")
+# The site's address as people reach it, for links in emails.
+SITE_URL = env.str("CHOWDA_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Batch webhooks: the body is signed with HMAC-SHA256 under this secret; unset, no webhook is sent.
+WEBHOOK_SECRET = env.str("CHOWDA_WEBHOOK_SECRET", default="")
+WEBHOOK_ATTEMPTS = env.int("CHOWDA_WEBHOOK_ATTEMPTS", default=5)
+WEBHOOK_BACKOFF = env.float("CHOWDA_WEBHOOK_BACKOFF", default=30.0)
+WEBHOOK_TIMEOUT = env.float("CHOWDA_WEBHOOK_TIMEOUT", default=10.0)
 
 LOGIN_URL = "admin:login"
 

@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("", include("runs.urls")),
     path("", include("findings.urls")),
+    path("reports/", include("reports.urls")),
 ]

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import models
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -146,11 +147,35 @@ class BatchAdmin(BoundedIdsAdmin):
     search_fields = ["name", "media_files__guid"]
     search_help_text = "Search by batch name or by the GUID of a file in it."
     autocomplete_fields = ["input_batch"]
-    readonly_fields = ["files", "created_by", "created_at", "results"]
+    readonly_fields = [
+        "files",
+        "created_by",
+        "created_at",
+        "results",
+        "finished_notified_at",
+        "failures_notified_at",
+        "webhook_problem",
+    ]
     # Not the members themselves: a batch of 100,000 files would make a page of megabytes. Files are
     # added and removed by importing them and with the media list's actions.
-    fields = ["name", "description", "pipeline", "input_batch", "files", "created_by", "created_at", "results"]
+    fields = [
+        "name",
+        "description",
+        "pipeline",
+        "input_batch",
+        "files",
+        "created_by",
+        "created_at",
+        "results",
+        "notify_failures_over",
+        "webhook_url",
+        "finished_notified_at",
+        "failures_notified_at",
+        "webhook_problem",
+    ]
     actions = ["start", "cancel", "retry_failed", "duplicate", "combine"]
+    # Django 6 reads a URL typed without a scheme as https: say so now (and silence its warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         return with_run_counts(super().get_queryset(request))

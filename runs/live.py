@@ -3,7 +3,7 @@
 Every function here makes a fixed number of queries, however many files the batch has.
 """
 
-import statistics
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from django.core.paginator import Paginator
@@ -13,12 +13,13 @@ from django.utils import timezone
 
 from batches.models import Batch
 from clams_apps.models import ClamsApp
+from runs.estimates import Expectations
 from runs.events import current_seq, step_state
 from runs.models import ACTIVE_STATUSES, Run, Status, StepRun
+from runs.progress import MAX_ASKED, progress_path, reported_progress
 from runs.selectors import batch_counts
 
 PAGE_SIZE = 50
-HISTORY = 50  # recent successful steps per app that the estimate is taken from
 NOT_STARTED = "not_started"
 ROW_FILTERS = [NOT_STARTED, *(s.value for s in Status if s != Status.SKIPPED)]
 
@@ -28,12 +29,39 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def batch_columns(batch: Batch) -> list[dict]:
-    """One column per pipeline step: position, app name and app id."""
+    """One column per pipeline step: position, app name and id, and what an estimate of the step depends on."""
     if batch.pipeline_id:
         steps = batch.pipeline.steps.select_related("app").order_by("position")
-        return [{"position": s.position, "app": s.app.name, "app_id": s.app_id} for s in steps]
+        return [
+            {
+                "position": s.position,
+                "app": s.app.name,
+                "app_id": s.app_id,
+                "version": str(s.app.metadata.get("app_version") or ""),
+                "parameters": s.parameters,
+                "endpoint": s.app.endpoint,
+                "progress_path": progress_path(s.app.metadata),
+            }
+            for s in steps
+        ]
     snapshot = Run.objects.filter(batch=batch).order_by("-pk").values_list("pipeline_snapshot", flat=True).first() or []
-    return [{"position": s["position"], "app": s["app_name"], "app_id": s["app_id"]} for s in snapshot]
+    return [
+        {
+            "position": s["position"],
+            "app": s["app_name"],
+            "app_id": s["app_id"],
+            "version": "",
+            "parameters": s.get("parameters", {}),
+            "endpoint": s.get("endpoint", ""),
+            "progress_path": None,
+        }
+        for s in snapshot
+    ]
+
+
+def _expected_seconds(expectations: Expectations, column: dict) -> float | None:
+    expected = expectations.expected(column["app_id"], column["version"], column["parameters"])
+    return expected.seconds if expected else None
 
 
 def page_number(value) -> int:
@@ -57,13 +85,17 @@ def batch_snapshot(batch: Batch, *, page: int = 1, status: str | None = None) ->
         files = files.filter(run_id__isnull=True)
     elif status in ROW_FILTERS:
         files = files.filter(run_status=status)
-    paginator = Paginator(files.values("pk", "guid", "run_id"), PAGE_SIZE)
+    paginator = Paginator(files.values("pk", "guid", "location", "duration", "run_id"), PAGE_SIZE)
     current = paginator.get_page(page)
     run_ids = [row["run_id"] for row in current.object_list if row["run_id"]]
     runs = {run.pk: run for run in Run.objects.filter(pk__in=run_ids)}
     steps: dict[int, dict] = {}
     for step in StepRun.objects.filter(run_id__in=run_ids).order_by("position"):
         steps.setdefault(step.run_id, {})[str(step.position)] = step_state(step)
+    expectations = Expectations(c["app_id"] for c in columns)
+    expected = {str(c["position"]): _expected_seconds(expectations, c) for c in columns}
+    _expect_per_file(expectations, columns, current.object_list, steps)
+    _ask_apps(columns, current.object_list, steps)
     rows = []
     for row in current.object_list:
         run = runs.get(row["run_id"])
@@ -89,19 +121,59 @@ def batch_snapshot(batch: Batch, *, page: int = 1, status: str | None = None) ->
         "type": "snapshot",
         "seq": seq,
         "batch": batch.pk,
-        "columns": [{"position": c["position"], "app": c["app"]} for c in columns],
+        "columns": [
+            {"position": c["position"], "app": c["app"], "expected": expected[str(c["position"])]} for c in columns
+        ],
         "batch_counts": counts,
         "total_files": total,
         "rows": rows,
         "page": current.number,
         "num_pages": paginator.num_pages,
         "status_filter": status or "",
-        **_timing(batch, columns, counts, total),
+        **_timing(batch, columns, counts, total, expectations),
     }
 
 
-def _timing(batch: Batch, columns: list[dict], counts: dict[str, int], total: int) -> dict:
-    """Elapsed time, and an estimate of the time left from each app's recent successful steps."""
+def _expect_per_file(expectations: Expectations, columns: list[dict], rows, steps: dict[int, dict]) -> None:
+    """Running steps of files whose media length is known get their own ``expected`` (per second of media)."""
+    by_position = {str(c["position"]): c for c in columns}
+    for row in rows:
+        if not row["duration"]:
+            continue
+        for position, step in steps.get(row["run_id"], {}).items():
+            column = by_position.get(position)
+            if column is None or step["status"] != Status.RUNNING:
+                continue
+            expected = expectations.expected(
+                column["app_id"], column["version"], column["parameters"], media_seconds=row["duration"]
+            )
+            if expected is not None:
+                step["expected"] = expected.seconds
+
+
+def _ask_apps(columns: list[dict], rows, steps: dict[int, dict]) -> None:
+    """Add what the apps that report progress say about the page's running steps (``reported``).
+
+    The apps are asked at once, so a slow one delays the page by one timeout, not by one per step.
+    """
+    by_position = {str(c["position"]): c for c in columns if c["progress_path"]}
+    asks = []
+    for row in rows:
+        for position, step in steps.get(row["run_id"], {}).items():
+            column = by_position.get(position)
+            if column is not None and step["status"] == Status.RUNNING:
+                asks.append((step, column["endpoint"], column["progress_path"], row["location"]))
+    asks = asks[:MAX_ASKED]
+    if not asks:
+        return
+    with ThreadPoolExecutor(max_workers=len(asks)) as pool:
+        answers = pool.map(lambda ask: reported_progress(*ask[1:]), asks)
+        for (step, *_), answer in zip(asks, answers, strict=True):
+            step["reported"] = answer
+
+
+def _timing(batch: Batch, columns: list[dict], counts: dict[str, int], total: int, expectations: Expectations) -> dict:
+    """Elapsed time, and an estimate of the time left from each app's recent successful steps (runs/estimates.py)."""
     latest = Run.objects.current().filter(batch=batch)
     span = latest.aggregate(start=Min("started_at"), end=Max("finished_at"))
     active = sum(counts.get(status, 0) for status in ACTIVE_STATUSES)
@@ -118,12 +190,14 @@ def _timing(batch: Batch, columns: list[dict], counts: dict[str, int], total: in
         .order_by()
     )
     remaining = {c["position"]: waiting.get(c["position"], 0) + not_started for c in columns}
-    medians = _median_durations({c["app_id"] for c in columns if remaining[c["position"]]})
+    expected = {c["position"]: _expected_seconds(expectations, c) for c in columns if remaining[c["position"]]}
     estimate = None
-    if active and all(c["app_id"] in medians for c in columns if remaining[c["position"]]):
-        limits = dict(ClamsApp.objects.filter(pk__in=medians).values_list("pk", "max_concurrency"))
+    if active and all(seconds is not None for seconds in expected.values()):
+        limits = dict(
+            ClamsApp.objects.filter(pk__in=[c["app_id"] for c in columns]).values_list("pk", "max_concurrency")
+        )
         estimate = sum(
-            remaining[c["position"]] * medians[c["app_id"]] / max(1, limits.get(c["app_id"], 1))
+            remaining[c["position"]] * expected[c["position"]] / max(1, limits.get(c["app_id"], 1))
             for c in columns
             if remaining[c["position"]]
         )
@@ -135,34 +209,41 @@ def _timing(batch: Batch, columns: list[dict], counts: dict[str, int], total: in
     }
 
 
-def _median_durations(app_ids: set[int]) -> dict[int, float]:
-    """The median duration of each app's last successful steps (apps with no history are left out)."""
-    if not app_ids:
-        return {}
-    durations: dict[int, list[float]] = {}
-    recent = (
-        StepRun.objects.filter(app_id__in=app_ids, status=Status.SUCCEEDED, duration__isnull=False)
-        .order_by("-finished_at")
-        .values_list("app_id", "duration")[: HISTORY * len(app_ids)]
-    )
-    for app_id, duration in recent:
-        if len(durations.setdefault(app_id, [])) < HISTORY:
-            durations[app_id].append(duration)
-    return {app_id: statistics.median(values) for app_id, values in durations.items()}
-
-
 def run_snapshot(run: Run) -> dict:
     """A run and all its steps, with links to their MMIF and what each app added."""
     run = Run.objects.select_related("media_file", "batch").get(pk=run.pk)
     steps = []
-    for step in run.steps.order_by("position"):
+    run_steps = list(run.steps.select_related("app").order_by("position"))
+    expectations = Expectations(step.app_id for step in run_steps)
+    for step in run_steps:
         links = {
             kind: reverse("runs:step_mmif", args=[run.pk, step.position, kind])
             for kind, stored in [("input", step.input_mmif), ("output", step.output_mmif), ("error", step.error_mmif)]
             if stored
         }
         views = step.summary.get("views", [])
-        steps.append({**step_state(step), "stack_trace": step.stack_trace, "links": links, "views": views})
+        metadata = step.app.metadata if step.app else {}
+        expected = expectations.expected(
+            step.app_id,
+            step.app_version or str(metadata.get("app_version") or ""),
+            step.parameters,
+            media_seconds=run.media_file.duration,
+        )
+        reported = None
+        path = progress_path(metadata)
+        if step.status == Status.RUNNING and path:
+            reported = reported_progress(step.app.endpoint, path, run.media_file.location)
+        steps.append(
+            {
+                **step_state(step),
+                "stack_trace": step.stack_trace,
+                "links": links,
+                "views": views,
+                "expected": expected.seconds if expected else None,
+                "expected_basis": expected.basis if expected else None,
+                "reported": reported,
+            }
+        )
     return {
         "type": "snapshot",
         "seq": current_seq(run.batch_id),

@@ -72,6 +72,18 @@ class Run(models.Model):
         return f"{self.media_file} in {self.batch} (attempt {self.attempt})"
 
 
+class StepRunQuerySet(models.QuerySet):
+    def ran(self) -> "StepRunQuerySet":
+        """Leave out the copies a retry keeps of its earlier attempt's succeeded steps (same position, same
+        output MMIF in the run it retries): each app call then counts once in statistics and estimates."""
+        copied = StepRun.objects.filter(
+            run=models.OuterRef("run__retry_of"),
+            position=models.OuterRef("position"),
+            output_mmif=models.OuterRef("output_mmif"),
+        )
+        return self.exclude(models.Exists(copied))
+
+
 class StepRun(models.Model):
     """One app call within a run."""
 
@@ -79,6 +91,8 @@ class StepRun(models.Model):
     position = models.PositiveSmallIntegerField()
     app = models.ForeignKey(ClamsApp, on_delete=models.SET_NULL, null=True, related_name="step_runs")
     app_name = models.CharField(max_length=200, help_text="The app's name when the run started.")
+    # The app's version (its metadata's app_version) when the step began: statistics and estimates are per version.
+    app_version = models.CharField(max_length=100, blank=True)
     parameters = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=[(s.value, s.label) for s in STEP_STATUSES], default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -96,12 +110,15 @@ class StepRun(models.Model):
     # What the app added: views with their app, annotation types and counts, warnings.
     summary = models.JSONField(default=dict, blank=True)
 
+    objects = StepRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["run", "position"]
         constraints = [
             models.UniqueConstraint(fields=["run", "position"], name="unique_step_position_per_run"),
         ]
         verbose_name = "step run"
+        indexes = [models.Index(fields=["app", "status", "finished_at"])]
 
     def __str__(self) -> str:
         return f"step {self.position} ({self.app_name}) of {self.run}"

@@ -16,6 +16,7 @@ from django.utils import timezone
 from runs import events
 from runs.models import ACTIVE_STATUSES, IN_FLIGHT_STATUSES, Run, Status, StepRun
 from runs.selectors import chunks
+from runs.signals import run_finished
 
 INTERRUPTED = "The worker stopped while the app was working on this step; it was sent again."
 
@@ -57,6 +58,7 @@ def step_begin(step: StepRun, token: int) -> bool:
             status=Status.RUNNING,
             attempts=step.attempts + 1,
             started_at=step.started_at or now,
+            app_version=_app_version(step),
         )
         if not begun:
             return False
@@ -65,6 +67,17 @@ def step_begin(step: StepRun, token: int) -> bool:
         )
         events.step_changed(step, run_changed=bool(run_started))
     return True
+
+
+def _app_version(step: StepRun) -> str:
+    metadata = step.app.metadata if step.app_id and step.app else {}
+    return str((metadata or {}).get("app_version") or "")[:100]
+
+
+def _finished(step: StepRun) -> None:
+    """After commit, tell whoever listens (reports' notifications) that the step's run ended."""
+    batch_id, run_id = step.run.batch_id, step.run_id
+    transaction.on_commit(lambda: run_finished.send(sender=Run, batch_id=batch_id, run_id=run_id))
 
 
 def step_wait(step: StepRun, token: int, message: str, *, retry_in: float) -> bool:
@@ -127,11 +140,12 @@ def step_succeed(
         events.step_changed(step, run_changed=is_last)
         if not is_last:
             return True
-        return bool(
-            Run.objects.filter(pk=step.run_id, status=Status.RUNNING).update(
-                status=Status.SUCCEEDED, finished_at=now, final_mmif=output_name
-            )
+        finished = Run.objects.filter(pk=step.run_id, status=Status.RUNNING).update(
+            status=Status.SUCCEEDED, finished_at=now, final_mmif=output_name
         )
+        if finished:
+            _finished(step)
+        return bool(finished)
 
 
 def step_fail(
@@ -169,9 +183,10 @@ def step_fail(
         StepRun.objects.filter(run_id=step.run_id, position__gt=step.position, status=Status.QUEUED).update(
             status=Status.SKIPPED
         )
-        Run.objects.filter(pk=step.run_id, status__in=ACTIVE_STATUSES).update(
+        if Run.objects.filter(pk=step.run_id, status__in=ACTIVE_STATUSES).update(
             status=Status.FAILED, finished_at=now, error=f"Step {step.position} failed: {message}"
-        )
+        ):
+            _finished(step)
         events.step_changed(step, run_changed=True)
     return True
 

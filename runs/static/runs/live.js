@@ -22,6 +22,34 @@
     return hours ? `${hours} h ${minutes % 60} min` : `${minutes} min ${Math.round(value % 60)} s`;
   }
 
+  function timeLeft(value) {
+    if (value < 60) return "less than a minute left";
+    const minutes = Math.round(value / 60);
+    return minutes < 120 ? `about ${minutes} min left` : `about ${(minutes / 60).toFixed(1)} h left`;
+  }
+
+  /* A running step's progress: the app's own figure when it reports one, else an estimate from
+     started_at and the expected duration (runs/estimates.py), which moves on between events. */
+  function stepProgress(step, expected) {
+    let fraction = null, text;
+    if (step.reported) {
+      fraction = step.reported.progress;
+      text = `${Math.round(100 * fraction)} % (reported by the app)` + (step.reported.message ? `: ${step.reported.message}` : "");
+    } else if (expected && step.started_at) {
+      const elapsed = Math.max(0, (Date.now() - Date.parse(step.started_at)) / 1000);
+      fraction = Math.min(elapsed / expected, 0.99);
+      text = elapsed < expected ? `${timeLeft(expected - elapsed)} (estimate)` : "taking longer than usual (estimate)";
+    } else {
+      text = "no estimate yet: this app has no finished steps";
+    }
+    const node = el("div", {class: "step-progress", "data-fraction": fraction === null ? null : fraction.toFixed(3)});
+    if (fraction !== null) {
+      node.append(el("div", {class: "step-bar"}, el("div", {class: "bg-running", style: `width:${(100 * fraction).toFixed(1)}%`})));
+    }
+    node.append(el("span", {class: "step-left", text}));
+    return node;
+  }
+
   /* A websocket that reconnects with backoff; every (re)connection starts with a fresh snapshot. */
   function liveSocket(path, onMessage, onState) {
     let delay = 500, socket = null;
@@ -65,6 +93,7 @@
       const cell = el("td", {class: "step status-" + status, "data-status": status, "data-position": column.position},
         el("span", {title: status, text: ICONS[status] + " " + status}));
       if (step && step.duration !== null) cell.append(" " + seconds(step.duration));
+      if (step && status === "running") cell.append(stepProgress(step, step.expected || column.expected));
       if (step && step.attempts > 1) cell.append(` (${step.attempts} attempts)`);
       if (step && step.interruptions) cell.append(` (interrupted ${step.interruptions}×: its worker stopped)`);
       if (step && step.error) {
@@ -164,7 +193,8 @@
         const key = `${event.run}:${event.step}`;
         if ((stepSeq[key] || 0) < event.seq) {
           stepSeq[key] = event.seq;
-          row.steps[event.step] = event;
+          const before = row.steps[event.step];  // events do not carry a file's own expected duration
+          row.steps[event.step] = before && before.expected ? {...event, expected: before.expected} : event;
           replaceRow(row);
         }
       }
@@ -194,6 +224,9 @@
     let ticks = 0;
     setInterval(() => {
       if ((state.batch_counts.queued || 0) + (state.batch_counts.running || 0) === 0) return;
+      for (const row of state.rows) {  // running steps' estimated progress moves on
+        if (Object.values(row.steps).some((step) => step.status === "running")) replaceRow(row);
+      }
       renderHeader();  // the elapsed time moves on
       if (++ticks % 15 === 0) resync();  // and the estimate is taken again
     }, 1000);
@@ -233,7 +266,8 @@
           : null;
         return el("tr", {"data-position": step.position, "data-status": step.status},
           el("td", {text: `${step.position}. ${step.app}`}),
-          el("td", {class: "status-" + step.status, text: ICONS[step.status] + " " + step.status}),
+          el("td", {class: "status-" + step.status}, ICONS[step.status] + " " + step.status,
+            step.status === "running" ? stepProgress(step, step.expected) : null),
           el("td", {text: String(step.attempts) + (step.interruptions ? ` (${step.interruptions} interrupted)` : "")}),
           el("td", {text: seconds(step.duration)}),
           el("td", {}, bar),
@@ -251,7 +285,13 @@
 
     render();
     socket = liveSocket(`/ws/runs/${state.run}/`, apply, showConnection);
-    setInterval(() => { if (state.status === "running") render(); }, 1000);
+    let ticks = 0;
+    setInterval(() => {
+      if (state.status !== "running") return;
+      render();
+      // An app that reports progress is asked again with the next snapshot.
+      if (++ticks % 10 === 0 && state.steps.some((step) => step.reported)) socket.send({type: "resync"});
+    }, 1000);
   }
 
   document.addEventListener("DOMContentLoaded", () => {

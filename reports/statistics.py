@@ -1,0 +1,191 @@
+"""Per app and version: how many steps ran, how many succeeded, why the others failed, how long they took.
+
+Four queries whatever the number of apps or steps: counts, error kinds, durations (only the most
+recent ``DURATION_SAMPLE`` per app version), and steps per day for the chart.
+"""
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Case, CharField, Count, Max, Q, Value, When
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from runs.models import Status, StepRun
+
+DURATION_SAMPLE = 2000  # recent successful steps per app version that the median and 95th percentile use
+
+# What kind of error a step's message is: the sentences runs/app_call.py and runs/execution.py write.
+ERROR_KINDS = [
+    ("timed out", ["did not answer within"]),
+    ("unreachable", ["cannot be reached", "did not accept a connection", "answered HTTP 429", "answered HTTP 50"]),
+    ("refused the input", ["refused the input MMIF"]),
+    ("answer was not MMIF", ["not JSON", "not valid MMIF", "JSON that is not MMIF", "without adding a view"]),
+    ("app raised an error", [" failed: "]),
+    ("not called", ["was not called", "was disabled", "was deleted"]),
+    ("Chowda's own error", ["Chowda could not run this step"]),
+]
+OTHER = "other"
+
+
+def error_kind_expression():
+    whens = [
+        When(Q.create([("error_message__contains", text) for text in texts], connector=Q.OR), then=Value(kind))
+        for kind, texts in ERROR_KINDS
+    ]
+    return Case(*whens, default=Value(OTHER), output_field=CharField())
+
+
+@dataclass
+class AppVersionStatistics:
+    app_id: int | None
+    app: str
+    version: str
+    runs: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    last_day: int = 0
+    last_week: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    median: float | None = None
+    p95: float | None = None
+    # (date, succeeded, failed) for each of the last CHART_DAYS days, oldest first
+    days: list[tuple[str, int, int]] = field(default_factory=list)
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.succeeded / (self.succeeded + self.failed) if self.succeeded + self.failed else None
+
+    def as_dict(self) -> dict:
+        return {
+            "app_id": self.app_id,
+            "app": self.app,
+            "version": self.version,
+            "runs": self.runs,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "success_rate": self.success_rate,
+            "error_kinds": self.error_kinds,
+            "median_seconds": self.median,
+            "p95_seconds": self.p95,
+            "throughput_last_day": self.last_day,
+            "throughput_last_week": self.last_week,
+            "days": [{"date": d, "succeeded": s, "failed": f} for d, s, f in self.days],
+        }
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """The nearest-rank percentile of sorted ``values`` (None for none)."""
+    if not values:
+        return None
+    return values[max(0, math.ceil(fraction * len(values)) - 1)]
+
+
+def app_statistics(now=None) -> list[AppVersionStatistics]:
+    """Every app version that has finished a step, busiest first.
+
+    ``runs`` counts finished steps (succeeded or failed); throughput counts the steps that succeeded
+    in the last day and week.
+    """
+    now = now or timezone.now()
+    day, week = now - timedelta(days=1), now - timedelta(days=7)
+    chart_start = (now - timedelta(days=settings.REPORTS_CHART_DAYS - 1)).date()
+    finished = StepRun.objects.ran().filter(status__in=[Status.SUCCEEDED, Status.FAILED]).order_by()
+    by_key: dict[tuple, AppVersionStatistics] = {}
+    for row in finished.values("app_id", "app_version").annotate(
+        name=Max("app_name"),
+        runs=Count("*"),
+        succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
+        failed=Count("pk", filter=Q(status=Status.FAILED)),
+        last_day=Count("pk", filter=Q(status=Status.SUCCEEDED, finished_at__gte=day)),
+        last_week=Count("pk", filter=Q(status=Status.SUCCEEDED, finished_at__gte=week)),
+    ):
+        key = (row["app_id"], row["app_version"])
+        by_key[key] = AppVersionStatistics(
+            app_id=row["app_id"],
+            app=row["name"],
+            version=row["app_version"],
+            runs=row["runs"],
+            succeeded=row["succeeded"],
+            failed=row["failed"],
+            last_day=row["last_day"],
+            last_week=row["last_week"],
+        )
+    if not by_key:
+        return []
+    kinds = (
+        finished.filter(status=Status.FAILED)
+        .annotate(kind=error_kind_expression())
+        .values_list("app_id", "app_version", "kind")
+        .annotate(n=Count("*"))
+    )
+    for app_id, version, kind, n in kinds:
+        by_key[(app_id, version)].error_kinds[kind] = n
+    durations: dict[tuple, list[float]] = {}
+    recent = (
+        StepRun.objects.ran()
+        .filter(status=Status.SUCCEEDED, duration__isnull=False)
+        .order_by("-finished_at")
+        .values_list("app_id", "app_version", "duration")[: DURATION_SAMPLE * len(by_key)]
+    )
+    for app_id, version, duration in recent:
+        values = durations.setdefault((app_id, version), [])
+        if len(values) < DURATION_SAMPLE:
+            values.append(duration)
+    for key, values in durations.items():
+        if key in by_key:
+            values.sort()
+            by_key[key].median = statistics.median(values)
+            by_key[key].p95 = percentile(values, 0.95)
+    per_day: dict[tuple, dict] = {}
+    for app_id, version, date, succeeded, failed in (
+        finished.filter(finished_at__date__gte=chart_start)
+        .annotate(date=TruncDate("finished_at"))
+        .values_list("app_id", "app_version", "date")
+        .annotate(
+            succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
+            failed=Count("pk", filter=Q(status=Status.FAILED)),
+        )
+    ):
+        per_day.setdefault((app_id, version), {})[date] = (succeeded, failed)
+    dates = [chart_start + timedelta(days=n) for n in range(settings.REPORTS_CHART_DAYS)]
+    for key, item in by_key.items():
+        days = per_day.get(key, {})
+        item.days = [(d.isoformat(), *days.get(d, (0, 0))) for d in dates]
+    return sorted(by_key.values(), key=lambda s: (-s.runs, s.app, s.version))
+
+
+CHART_WIDTH, CHART_HEIGHT = 280, 60
+
+
+def chart_svg(item: AppVersionStatistics) -> str:
+    """Steps per day as stacked bars (succeeded green under failed red), as inline SVG: nothing is downloaded."""
+    tallest = max((s + f for _d, s, f in item.days), default=0) or 1
+    width = CHART_WIDTH / max(1, len(item.days))
+    bars = []
+    for i, (date, succeeded, failed) in enumerate(item.days):
+        ok_height = CHART_HEIGHT * succeeded / tallest
+        failed_height = CHART_HEIGHT * failed / tallest
+        title = f"{date}: {succeeded} succeeded, {failed} failed"
+        for top, height, colour in [
+            (CHART_HEIGHT - ok_height, ok_height, "#2e7d32"),
+            (CHART_HEIGHT - ok_height - failed_height, failed_height, "#c62828"),
+        ]:
+            # Numbers are written out first: format_html escapes its arguments into strings.
+            bars.append((f"{i * width:.1f}", f"{top:.1f}", f"{width - 1:.1f}", f"{height:.1f}", colour, title))
+    rects = format_html_join("", '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>', bars)
+    return format_html(
+        '<svg class="app-chart" role="img" width="{}" height="{}" viewBox="0 0 {} {}" '
+        'aria-label="{} {}: steps per day, succeeded and failed">{}</svg>',
+        CHART_WIDTH,
+        CHART_HEIGHT,
+        CHART_WIDTH,
+        CHART_HEIGHT,
+        item.app,
+        item.version or "(no version)",
+        rects,
+    )
