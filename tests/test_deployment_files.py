@@ -60,7 +60,17 @@ def test_configuration_comes_only_from_the_environment():
 
 def test_the_dockerfile_copies_every_django_app():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("chowda_site", "clams_apps", "pipelines", "batches", "runs", "findings", "reports", "api", "templates"):
+    for package in (
+        "chowda_site",
+        "clams_apps",
+        "pipelines",
+        "batches",
+        "runs",
+        "findings",
+        "reports",
+        "api",
+        "templates",
+    ):
         assert f"COPY {package} {package}" in dockerfile
 
 

@@ -6,7 +6,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["chowda_site", "clams_apps", "pipelines", "batches", "runs", "findings", "reports", "api", "ops", "demo_apps"]
+PACKAGES = [
+    "chowda_site",
+    "clams_apps",
+    "pipelines",
+    "batches",
+    "runs",
+    "findings",
+    "reports",
+    "api",
+    "ops",
+    "demo_apps",
+]
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
