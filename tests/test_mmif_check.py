@@ -8,6 +8,8 @@ import mmif
 import pytest
 
 from runs import mmif_check
+from runs.app_call import post_mmif
+from tests.clams_test_apps import serve
 
 SCHEMA = json.loads(mmif.get_mmif_json_schema())
 TIMEFRAME = "http://mmif.clams.ai/vocabulary/TimeFrame/v6"
@@ -135,3 +137,36 @@ def test_the_summary_counts_each_new_views_annotations_by_type():
         ],
         "view_ids": ["v1", "v2", "v3"],
     }
+
+
+def test_a_50_mb_answer_invalid_near_its_end_fails_the_step_with_the_sentence_and_where():
+    """A real HTTP app answers 50 MB of MMIF whose last-but-one TimeFrame has no id."""
+    frames = 360_000
+    head = json.dumps(valid())[: -len("]}")]  # the views list, still open
+    tail_frames = ",".join(
+        json.dumps({"@type": TIMEFRAME, "properties": {"start": n, "end": n + 1, "label": "speech"} | (
+            {} if n == frames - 2 else {"id": f"tf{n}"})})
+        for n in range(frames)
+    )  # fmt: skip
+    big_view = {"id": "v9", "metadata": {"app": "http://apps.clams.ai/big/v1", "contains": {TIMEFRAME: {}}}}
+    body = (head + "," + json.dumps(big_view)[:-1] + ', "annotations": [' + tail_frames + "]}]}").encode()
+    assert len(body) > 50_000_000
+
+    def app(environ, start_response):
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    served = serve(app)
+    try:
+        answer = post_mmif(
+            app_name="big", endpoint=served.url, timeout=60, mmif=b"{}", query=[], known_view_ids={"v1", "v2", "v3"}
+        )
+    finally:
+        served.stop()
+
+    assert answer.kind == "failed"
+    assert answer.message == (
+        f"App 'big' at {served.url} answered JSON that is not valid MMIF: Object missing required field `id` "
+        f"- at `$.views[3].annotations[{frames - 2}].properties`."
+    )
