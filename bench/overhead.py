@@ -123,6 +123,12 @@ def parse_args():
         "--concurrency", type=int, default=8, help="worker concurrency of the parallel measurement (default 8)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (database, MMIF, logs)")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="sample the concurrency-1 worker with py-spy; write DIR/worker.svg (a flame graph) and "
+        "DIR/worker.txt (where the worker's CPU goes, by function)",
+    )
     return parser.parse_args()
 
 
@@ -311,6 +317,65 @@ def measure_chowda(setup, env, concurrency, processes, tmp, timeout) -> ChowdaRe
         processes.stop(worker)
 
 
+def profile_worker(setup, env, processes, tmp, timeout, out: Path) -> int:
+    """The measured batch at concurrency 1 with py-spy sampling the worker; prints where its CPU goes."""
+    out.mkdir(parents=True, exist_ok=True)
+    raw = out / "worker.txt"
+    print(f"[bench] Chowda, worker concurrency 1, sampled by py-spy into {out} ...", flush=True)
+    worker = start_worker(env, 1, processes, tmp / "worker-profile.log")
+    try:
+        run_batch(setup, setup.warmup_files, "warmup-profile", worker, 120, processes)
+        py_spy = str(Path(sys.executable).parent / "py-spy")
+        command = [py_spy, "record", "--pid", str(worker.pid), "--rate", "250", "--nonblocking"]
+        spy = subprocess.Popen([*command, "--format", "raw", "-o", str(raw)], stderr=subprocess.DEVNULL)
+        time.sleep(1)  # py-spy attaches
+        try:
+            run_batch(setup, setup.files, "profile", worker, timeout, processes)
+        finally:
+            spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled, then exits
+            spy.wait(60)
+    finally:
+        processes.stop(worker)
+    summary = summarise_profile(raw, steps=len(setup.files) * STEPS)
+    (out / "summary.txt").write_text(summary + "\n")
+    print(summary)
+    print(f"[bench] the worker's collapsed stacks are in {raw}: open them in speedscope or flamegraph.pl")
+    return 0
+
+
+# Leaf frames where a thread waits rather than works (py-spy counts some of them as busy).
+IDLE_FRAMES = (
+    "Condition.wait (",
+    "Selector.select (",
+    "Selector.poll (",
+    "_wait_for_tstate_lock",
+    "time.sleep",
+    "recv_into (",
+)
+
+
+def summarise_profile(raw: Path, steps: int, top: int = 45) -> str:
+    """Self and total share of samples per function, from py-spy's collapsed stacks, busy samples only."""
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    busy = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        if not count.isdigit() or any(idle in frames[-1] for idle in IDLE_FRAMES):
+            continue
+        n = int(count)
+        busy += n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+        for frame in set(frames):
+            total[frame] = total.get(frame, 0) + n
+    lines = [f"{busy} busy samples over {steps} steps ({busy / 250 / steps * 1000:.1f} ms a step at 250 samples/s)"]
+    lines.append(f"{'total %':>8}{'self %':>8}  function")
+    for frame, n in sorted(total.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"{100 * n / busy:>8.1f}{100 * own.get(frame, 0) / busy:>8.1f}  {frame[:150]}")
+    return "\n".join(lines)
+
+
 # --- report --------------------------------------------------------------------------------------
 
 
@@ -393,6 +458,8 @@ def main() -> int:
         print("[bench] sequential loop ...", flush=True)
         run_loop(endpoint, setup.warmup_files, tmp / "loop-warmup", processes)
         loop = run_loop(endpoint, setup.files, tmp / "loop", processes)
+        if args.profile:
+            return profile_worker(setup, env, processes, tmp, timeout, Path(args.profile))
         print("[bench] Chowda, worker concurrency 1 ...", flush=True)
         c1 = measure_chowda(setup, env, 1, processes, tmp, timeout)
         print(f"[bench] Chowda, worker concurrency {args.concurrency} ...", flush=True)

@@ -5,23 +5,21 @@ succeeded, failed in a way worth trying again (transient), or failed for good.
 Messages name the app and its URL, so a curator can act on them.
 """
 
-import functools
-import json
+import contextlib
+import io
+import mmap
 import tempfile
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Literal
 
-import jsonschema
-import mmif
 import requests
 from django.conf import settings
 
 from clams_apps.client import connection_reason
-from clams_apps.metadata import short_type_name
 from clams_apps.url_policy import UrlRefused, check_app_url
+from runs import mmif_check
 
 TRANSIENT_STATUSES = {429, 502, 503, 504}
 # Answers larger than this are spooled to disk rather than kept in memory.
@@ -115,48 +113,51 @@ def post_mmif(
     return answer
 
 
-@functools.cache
-def _mmif_schema():
-    """mmif-python's own MMIF JSON schema, checked once (Mmif(data) would check the schema itself on every call)."""
-    schema = json.loads(mmif.get_mmif_json_schema())
-    return jsonschema.validators.validator_for(schema)(schema)
-
-
 def _spool(response: requests.Response) -> IO[bytes]:
-    body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (the caller closes it)
+    """The answer's body: in memory while small, in a temporary file once it passes SPOOL_IN_MEMORY."""
+    body = io.BytesIO()
     for chunk in response.iter_content(CHUNK):
+        if isinstance(body, io.BytesIO) and body.tell() + len(chunk) > SPOOL_IN_MEMORY:
+            on_disk = tempfile.TemporaryFile()  # noqa: SIM115 (the caller closes it)
+            on_disk.write(body.getbuffer())
+            body = on_disk
         body.write(chunk)
     body.seek(0)
     return body
 
 
-def _read_mmif(who: str, status: int, body: IO[bytes], known_view_ids: set[str]) -> Answer:
-    raw = body.read()
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return _not_json(who, status, raw)
-    finally:
-        del raw
-    try:
-        # The check Mmif(data) makes, without building objects Chowda does not use.
-        _mmif_schema().validate(data)
-    except jsonschema.ValidationError as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        if status != 200:
-            return Answer("failed", f"{who} answered HTTP {status} with JSON that is not MMIF ({reason}).")
-        return Answer("failed", f"{who} answered JSON that is not valid MMIF: {reason}.")
+@contextlib.contextmanager
+def _contents(body: IO[bytes]):
+    """The body's bytes to read: an answer on disk is mapped, not copied, into memory."""
+    if isinstance(body, io.BytesIO):
+        with body.getbuffer() as view:
+            yield view
+        return
+    with mmap.mmap(body.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        yield mapped
 
-    views = data.get("views", [])
-    new_views = [v for v in views if v.get("id") not in known_view_ids]
-    error_view = next((v for v in reversed(views) if (v.get("metadata") or {}).get("error")), None)
-    if error_view is not None and (error_view in new_views or status != 200):
-        error = error_view["metadata"]["error"]
+
+def _read_mmif(who: str, status: int, body: IO[bytes], known_view_ids: set[str]) -> Answer:
+    with _contents(body) as contents:
+        try:
+            answer = mmif_check.check(contents)
+        except mmif_check.NotJson:
+            return _not_json(who, status, bytes(contents[:300]))
+        except mmif_check.NotMmif as exc:
+            if status != 200:
+                return Answer("failed", f"{who} answered HTTP {status} with JSON that is not MMIF ({exc}).")
+            return Answer("failed", f"{who} answered JSON that is not valid MMIF: {exc}.")
+
+    views = answer.views
+    new_views = [v for v in views if v.id not in known_view_ids]
+    error_view = next((v for v in reversed(views) if mmif_check.error_of(v) is not None), None)
+    if error_view is not None and (error_view.id not in known_view_ids or status != 200):
+        error = mmif_check.error_of(error_view)
         body.seek(0)
         return Answer(
             "failed",
-            f"{who} failed: {error.get('message') or 'no message'}",
-            stack_trace=str(error.get("stackTrace", "")),
+            f"{who} failed: {error.message}",
+            stack_trace=error.stackTrace or "",
             body=body,
         )
     if status != 200:
@@ -164,7 +165,7 @@ def _read_mmif(who: str, status: int, body: IO[bytes], known_view_ids: set[str])
     if not new_views:
         return Answer("failed", f"{who} answered MMIF without adding a view: it did no work on this file.")
     body.seek(0)
-    return Answer("succeeded", body=body, summary=summarise(views, new_views))
+    return Answer("succeeded", body=body, summary=mmif_check.summarise(views, new_views))
 
 
 def _not_json(who: str, status: int, raw: bytes) -> Answer:
@@ -174,19 +175,3 @@ def _not_json(who: str, status: int, raw: bytes) -> Answer:
     if text.startswith("Invalid input data"):
         return Answer("failed", f"{who} refused the input MMIF (HTTP {status}): {text}")
     return Answer("failed", f"{who} answered HTTP {status}: {text or 'an empty body'}.")
-
-
-def summarise(views: list[dict], new_views: list[dict]) -> dict:
-    """What the app added: per new view its app, annotation counts by type and warnings; and every view id."""
-    return {
-        "views": [
-            {
-                "id": view.get("id"),
-                "app": (view.get("metadata") or {}).get("app", ""),
-                "annotations": dict(Counter(short_type_name(a.get("@type", "")) for a in view.get("annotations", []))),
-                "warnings": [str(w) for w in (view.get("metadata") or {}).get("warnings", [])],
-            }
-            for view in new_views
-        ],
-        "view_ids": [view.get("id") for view in views],
-    }
