@@ -31,13 +31,14 @@ class Annotation(Struct, forbid_unknown_fields=True):
     properties: Properties
 
 
+# Field names are the MMIF's own, camelCase included.
 class ViewError(Struct):
     message: NonEmpty
-    stackTrace: str | UnsetType = UNSET  # noqa: N815 (the MMIF's name)
+    stackTrace: str | UnsetType = UNSET
 
 
 class Profiling(Struct):
-    runningTime: NonEmpty | UnsetType = UNSET  # noqa: N815
+    runningTime: NonEmpty | UnsetType = UNSET
 
 
 class ViewMetadata(Struct):
@@ -46,10 +47,10 @@ class ViewMetadata(Struct):
     warnings: list[str] | UnsetType = UNSET
     error: ViewError | UnsetType = UNSET
     timestamp: str | UnsetType = UNSET
-    appTags: list[NonEmpty] | UnsetType = UNSET  # noqa: N815
+    appTags: list[NonEmpty] | UnsetType = UNSET
     parameters: dict[str, str | list[str]] | UnsetType = UNSET
-    appConfiguration: dict | UnsetType = UNSET  # noqa: N815
-    appProfiling: Profiling | UnsetType = UNSET  # noqa: N815
+    appConfiguration: dict | UnsetType = UNSET
+    appProfiling: Profiling | UnsetType = UNSET
 
 
 class View(Struct, forbid_unknown_fields=True):
