@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import JSONField, OuterRef, Subquery
 from redis import RedisError
 
 from batches.mmif import source_mmif
@@ -42,7 +43,17 @@ FREED = Outcome(freed=True)
 def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcome:
     """Run one step. ``input_name`` is the stored MMIF to send (None: the run's source). Safe to call again
     for a step that already finished, and for a task whose run was sent again (it then does nothing)."""
-    step = StepRun.objects.select_related("run__media_file", "app").filter(pk=step_run_id).first()
+    previous = (
+        StepRun.objects.filter(run_id=OuterRef("run_id"), position__lt=OuterRef("position"), status=Status.SUCCEEDED)
+        .order_by("-position")
+        .values("summary")[:1]
+    )
+    step = (
+        StepRun.objects.select_related("run__media_file", "app")
+        .annotate(previous_summary=Subquery(previous, output_field=JSONField()))
+        .filter(pk=step_run_id)
+        .first()
+    )
     if step is None:
         return STOP  # its batch was deleted while the message waited
     run = step.run
@@ -52,8 +63,6 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
         return STOP  # cancelled, finished, or sent again: this message is not the run's to carry any more
     if step.status != Status.QUEUED:
         return STOP  # delivered again: running in another task, or done (its next step was sent then)
-    if not transitions.run_claim(run.pk, token, current_name()):
-        return STOP
     app = step.app
     if app is None:
         transitions.step_fail(
@@ -80,7 +89,7 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
         return STOP
     answer = None
     try:
-        if not transitions.step_begin(step, token):
+        if not transitions.step_begin(step, token, current_name()):
             return STOP
         with storage.open_mmif(input_name) as mmif:
             answer = post_mmif(
@@ -115,13 +124,9 @@ def _source(run: Run) -> str:
 
 
 def _view_ids(step: StepRun, input_name: str) -> set[str]:
-    """The ids of the views already in the input, so the app's new views can be told apart."""
-    previous = (
-        StepRun.objects.filter(run_id=step.run_id, position__lt=step.position, status=Status.SUCCEEDED)
-        .order_by("-position")
-        .values_list("summary", flat=True)
-        .first()
-    )
+    """The ids of the views already in the input, so the app's new views can be told apart: from the
+    previous step's summary (read with the step), else from the input itself."""
+    previous = step.previous_summary
     if previous and "view_ids" in previous:
         return set(previous["view_ids"])
     with storage.open_mmif(input_name) as mmif:

@@ -10,7 +10,8 @@ Each change publishes its event after commit.
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from runs import events
@@ -37,13 +38,8 @@ def _step_update(step: StepRun, token: int, from_statuses, *, run_statuses=None,
     return bool(changed)
 
 
-def run_claim(run_id: int, token: int, worker: str) -> bool:
-    """The worker takes the run before it works on it; False if the run was sent again or ended meanwhile."""
-    return bool(Run.objects.filter(pk=run_id, dispatches=token, status__in=IN_FLIGHT_STATUSES).update(worker=worker))
-
-
-def step_begin(step: StepRun, token: int) -> bool:
-    """Mark the step running (one more attempt) and its run running.
+def step_begin(step: StepRun, token: int, worker: str) -> bool:
+    """Mark the step running (one more attempt) and its run running, taken by ``worker``.
 
     False, changing nothing, if the step is not waiting to run (another task has it, or it ended) or
     the run is no longer this task's to run (cancelled, or sent again).
@@ -60,12 +56,15 @@ def step_begin(step: StepRun, token: int) -> bool:
             started_at=step.started_at or now,
             app_version=_app_version(step),
         )
-        if not begun:
-            return False
-        run_started = Run.objects.filter(pk=step.run_id, status=Status.QUEUED).update(
-            status=Status.RUNNING, started_at=now
+        # Steps before runs, as everywhere (no deadlock on PostgreSQL). The worker takes the run here, so
+        # that recovery knows whose it is (runs/dispatcher.py).
+        claimed = begun and Run.objects.filter(pk=step.run_id, dispatches=token, status__in=IN_FLIGHT_STATUSES).update(
+            status=Status.RUNNING, worker=worker, started_at=Coalesce(F("started_at"), Value(now))
         )
-        events.step_changed(step, run_changed=bool(run_started))
+        if not claimed:
+            transaction.set_rollback(True)
+            return False
+        events.step_changed(step, run_changed=step.run.status == Status.QUEUED)
     return True
 
 

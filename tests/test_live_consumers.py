@@ -93,7 +93,7 @@ async def test_an_event_arrives_when_a_step_changes_status(batch, viewer):
     await run_watcher.receive_json_from(timeout=5)
 
     step = await sync_to_async(lambda: batch.runs.get().steps.get())()
-    await sync_to_async(transitions.step_begin)(step, 0)
+    await sync_to_async(transitions.step_begin)(step, 0, "a-worker")
 
     events = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
     by_type = {event["type"]: event for event in events}
