@@ -326,7 +326,7 @@ def profile_worker(setup, env, processes, tmp, timeout, out: Path) -> int:
     try:
         run_batch(setup, setup.warmup_files, "warmup-profile", worker, 120, processes)
         py_spy = str(Path(sys.executable).parent / "py-spy")
-        command = [py_spy, "record", "--pid", str(worker.pid), "--rate", "250", "--nonblocking"]
+        command = [py_spy, "record", "--pid", str(worker.pid), "--rate", "250", "--nonblocking", "--gil"]
         spy = subprocess.Popen([*command, "--format", "raw", "-o", str(raw)], stderr=subprocess.DEVNULL)
         time.sleep(1)  # py-spy attaches
         try:
