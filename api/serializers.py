@@ -317,6 +317,14 @@ class BatchSerializer(WritesMediaFiles, StrictFields, serializers.ModelSerialize
         error_messages=does_not_exist("batch"),
         help_text="Start from the output MMIF of this batch instead of from the media files.",
     )
+    input_pipeline = serializers.PrimaryKeyRelatedField(
+        queryset=Pipeline.objects.all(),
+        allow_null=True,
+        required=False,
+        error_messages=does_not_exist("pipeline"),
+        help_text="Start each file from its latest successful MMIF of this pipeline, in any batch (not with "
+        "input_batch).",
+    )
     media_files = MediaFileIdsField(
         write_only=True,
         required=False,
@@ -337,6 +345,7 @@ class BatchSerializer(WritesMediaFiles, StrictFields, serializers.ModelSerialize
             "description",
             "pipeline",
             "input_batch",
+            "input_pipeline",
             "media_files",
             "media_count",
             "runs",
@@ -355,8 +364,12 @@ class BatchSerializer(WritesMediaFiles, StrictFields, serializers.ModelSerialize
         return {status.value: getattr(batch, f"runs_{status}") for status in RUN_STATUSES}
 
     def validate(self, attrs: dict) -> dict:
-        if "input_batch" in attrs:
-            Batch(pk=getattr(self.instance, "pk", None), input_batch=attrs["input_batch"]).clean()
+        if "input_batch" in attrs or "input_pipeline" in attrs:
+            Batch(
+                pk=getattr(self.instance, "pk", None),
+                input_batch=attrs.get("input_batch", getattr(self.instance, "input_batch", None)),
+                input_pipeline=attrs.get("input_pipeline", getattr(self.instance, "input_pipeline", None)),
+            ).clean()
         return attrs
 
 

@@ -110,6 +110,15 @@ class Batch(models.Model):
         related_name="derived_batches",
         help_text="Start from the output MMIF of this batch instead of from the media files.",
     )
+    input_pipeline = models.ForeignKey(
+        "pipelines.Pipeline",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Start each file from its latest successful MMIF of this pipeline, in any batch, instead of from "
+        "the media file.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -143,3 +152,10 @@ class Batch(models.Model):
     def clean(self):
         if self.input_batch_id and self.input_batch_id == self.pk:
             raise ValidationError({"input_batch": "A batch cannot start from its own output."})
+        if self.input_batch_id and self.input_pipeline_id:
+            raise ValidationError(
+                {
+                    "input_pipeline": "A batch starts from an input batch or from an input pipeline's latest "
+                    "MMIF, not both: clear one of them."
+                }
+            )

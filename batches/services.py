@@ -129,6 +129,7 @@ def batch_duplicate(batch: Batch, *, created_by=None) -> Batch:
         description=batch.description,
         pipeline=batch.pipeline,
         input_batch=batch.input_batch,
+        input_pipeline=batch.input_pipeline,
         created_by=created_by,
     )
     add_media_files(copy, batch.media_files.values_list("pk", flat=True))

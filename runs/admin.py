@@ -163,6 +163,7 @@ class BatchAdmin(BoundedIdsAdmin):
         "description",
         "pipeline",
         "input_batch",
+        "input_pipeline",
         "files",
         "created_by",
         "created_at",

@@ -34,6 +34,8 @@ class StartResult:
     started: int = 0
     already: int = 0
     without_input: list[str] = field(default_factory=list)
+    # Where files without an input should have found one: "in the input batch", "of pipeline 'X'".
+    input_from: str = "in the input batch"
     # Redis could not be reached: the runs wait, pending, and are sent once it is back.
     queue_down: bool = False
 
@@ -47,7 +49,7 @@ class StartResult:
             if missing:
                 return (
                     f"Nothing was started: none of the {missing} file(s) still to run has an output "
-                    "in the input batch yet."
+                    f"{self.input_from} yet."
                 )
             if self.already:
                 return f"Nothing was started: all {self.already} file(s) are already queued, running or done."
@@ -57,7 +59,7 @@ class StartResult:
             said += f"; {self.already} already queued, running or done"
         if missing:
             shown = ", ".join(self.without_input[:10]) + ("…" if missing > 10 else "")
-            said += f"; {missing} have no output in the input batch yet: {shown}"
+            said += f"; {missing} have no output {self.input_from} yet: {shown}"
         if self.queue_down:
             said += ". They wait for the queue (Redis cannot be reached now) and start as soon as it is back"
         return said + "."
@@ -117,12 +119,15 @@ def batch_start(batch: Batch) -> StartResult:
     """Start a run for every file of the batch that has no queued, running or succeeded run in it.
 
     Files whose last run failed or was cancelled start again from the first step.
-    With an input batch, each file starts from that batch's latest successful output;
+    With an input batch, each file starts from that batch's latest successful output; with an input
+    pipeline, from its latest successful output of that pipeline in any batch;
     files without one are listed in ``without_input`` and not started.
     Raises RunnerError, creating nothing, when the batch cannot run.
     """
     with transaction.atomic():
-        batch = Batch.objects.select_for_update(of=("self",)).select_related("pipeline").get(pk=batch.pk)
+        batch = (
+            Batch.objects.select_for_update(of=("self",)).select_related("pipeline", "input_pipeline").get(pk=batch.pk)
+        )
         if batch.pipeline is None:
             raise RunnerError(f"Batch '{batch.name}' has no pipeline: choose one on the batch's page, then start it.")
         snapshot = pipeline_snapshot(batch.pipeline)
@@ -133,8 +138,13 @@ def batch_start(batch: Batch) -> StartResult:
             previous_id=Subquery(_current_run(batch, "pk")),
             attempt_number=Coalesce(Subquery(_current_run(batch, "attempt")), 0) + 1,
         )
-        if batch.input_batch_id:
-            rows = rows.annotate(source=Subquery(_latest_output(batch.input_batch_id)))
+        if batch.input_batch_id or batch.input_pipeline_id:
+            if batch.input_batch_id:
+                latest = _latest_output(Run.objects.current().filter(batch_id=batch.input_batch_id))
+            else:
+                latest = _latest_output(Run.objects.filter(batch__pipeline_id=batch.input_pipeline_id))
+                result.input_from = f"of pipeline '{batch.input_pipeline.name}'"
+            rows = rows.annotate(source=Subquery(latest))
             result.without_input = list(
                 rows.filter(source__isnull=True).order_by("guid").values_list("guid", flat=True)
             )
@@ -181,11 +191,10 @@ def _current_run(batch: Batch, column: str) -> QuerySet:
     return Run.objects.current().filter(batch=batch, media_file=OuterRef("pk")).order_by().values(column)[:1]
 
 
-def _latest_output(input_batch_id: int) -> QuerySet:
-    """The file's latest successful output in the input batch."""
+def _latest_output(runs: QuerySet) -> QuerySet:
+    """The file's latest successful output among ``runs``."""
     return (
-        Run.objects.current()
-        .filter(batch_id=input_batch_id, media_file=OuterRef("pk"), status=Status.SUCCEEDED)
+        runs.filter(media_file=OuterRef("pk"), status=Status.SUCCEEDED)
         .exclude(final_mmif="")
         .order_by("-finished_at")
         .values("final_mmif")[:1]

@@ -217,6 +217,49 @@ def test_a_batch_can_start_from_another_batchs_output(runner_apps):
     assert runner_apps["first"][1].requests == 3
 
 
+def test_a_batch_can_start_each_file_from_its_latest_mmif_of_a_pipeline_in_any_batch(runner_apps):
+    earlier = make_batch(runner_apps, [("first", {"label": "earlier"})], files=2)
+    batch_start(earlier)
+    wait_until_finished(earlier)
+    one, two = earlier.media_files.order_by("guid")
+    # The same pipeline again, in another batch, for the second file only: its newer output is the one used.
+    again = BatchFactory(pipeline=earlier.pipeline, media_files=[two])
+    batch_start(again)
+    wait_until_finished(again)
+    extra = MediaFileFactory()
+    later = BatchFactory(input_pipeline=earlier.pipeline, media_files=[one, two, extra])
+    PipelineStepFactory(
+        pipeline=later.pipeline, position=1, app=register(runner_apps, "second"), parameters={"label": "later"}
+    )
+
+    result = batch_start(later)
+    runs = {run.media_file_id: run for run in wait_until_finished(later)}
+
+    assert (result.started, result.without_input) == (2, [extra.guid])
+    assert result.sentence.endswith(f"1 have no output of pipeline '{earlier.pipeline.name}' yet: {extra.guid}.")
+    assert runs[one.pk].source_mmif == earlier.runs.get(media_file=one).final_mmif
+    assert runs[two.pk].source_mmif == again.runs.get(media_file=two).final_mmif
+    for run in runs.values():
+        labels = [view.metadata.parameters.get("label") for view in read_mmif(run.final_mmif).views]
+        assert labels == ["earlier", "later"]
+
+
+def test_a_batch_cannot_name_both_an_input_batch_and_an_input_pipeline(api):
+    earlier = BatchFactory()
+    response = api.post(
+        "/api/batches/",
+        {"name": "Both", "input_batch": earlier.pk, "input_pipeline": earlier.pipeline.pk},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "input_pipeline": [
+            "A batch starts from an input batch or from an input pipeline's latest MMIF, not both: clear one of them."
+        ]
+    }
+
+
 def test_a_batch_without_a_pipeline_is_refused_and_nothing_is_created():
     batch = BatchFactory(pipeline=None, name="Loose", media_files=MediaFileFactory.create_batch(2))
 
