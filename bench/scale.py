@@ -117,6 +117,11 @@ def page_times(batch) -> dict[str, float]:
         if response.status_code != 200:
             raise BenchError(f"{url} answered {response.status_code}.")
         times[label] = elapsed
+    url = reverse("reports:batch_report_csv", args=[batch.pk])
+    elapsed, lines = timed(lambda: sum(chunk.count(b"\n") for chunk in client.get(url).streaming_content))
+    if lines != batch.media_files.count() + 1:
+        raise BenchError(f"The batch report has {lines} lines for {batch.media_files.count()} files.")
+    times["batch report CSV, streamed whole"] = elapsed
     return times
 
 
