@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run demo test lint docs check install install-dev lock upgrade export-lock lock-check clean bench
+.PHONY: run demo test lint docs check install install-dev lock upgrade export-lock lock-check clean bench profile
 
 # Installs come from the lock, never from pyproject.toml's ranges: uv.lock is the resolution
 # (uv, pinned here), requirements/*.txt are its hash-pinned exports that pip installs from.
@@ -122,6 +122,10 @@ clean:
 	rm -rf $(VENV) var site .pytest_cache .coverage
 
 ## Per-step overhead and throughput against a plain requests loop, the memory one large MMIF takes, and Chowda at 100,000 files.
+## Where a step's worker CPU goes: py-spy samples the worker over the overhead benchmark's batch.
+profile: $(STAMP)
+	$(BIN)/python bench/overhead.py --files 60 --profile var/profile
+
 bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/memory.py
