@@ -36,7 +36,10 @@ def reported_progress(endpoint: str, path: str, location: str) -> dict | None:
     url = urljoin(endpoint if endpoint.endswith("/") else endpoint + "/", path.lstrip("/"))
     try:
         check_app_url(url)
-        response = requests.get(url, params={"location": location}, timeout=settings.APP_PROGRESS_TIMEOUT)
+        # Not followed: a redirect would lead past the URL check above.
+        response = requests.get(
+            url, params={"location": location}, timeout=settings.APP_PROGRESS_TIMEOUT, allow_redirects=False
+        )
         if response.status_code != 200:
             return None
         answer = response.json()

@@ -21,6 +21,7 @@ from runs import events
 from runs.dispatcher import QueueUnavailable, send_pending
 from runs.models import ACTIVE_STATUSES, Run, Status, StepRun
 from runs.selectors import chunks, files_to_start, runs_to_cancel, runs_to_retry
+from runs.signals import run_finished
 
 
 class RunnerError(Exception):
@@ -228,7 +229,13 @@ def runs_cancel(runs, *, reason: str = "The run was cancelled.") -> RunsChanged:
 def _cancel(runs, reason: str, batch_id: int | None = None) -> int:
     now = timezone.now()
     with transaction.atomic():
-        ids = list(runs.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
+        active = runs.filter(status__in=ACTIVE_STATUSES)
+        ids = list(active.values_list("pk", flat=True))
+        batch_ids = (
+            [batch_id]
+            if batch_id is not None
+            else list(active.order_by().values_list("batch_id", flat=True).distinct())
+        )
         cancelled = 0
         for chunk in chunks(ids):
             # Pending runs were never sent: no message has to be taken back. The few sent ones find
@@ -239,6 +246,12 @@ def _cancel(runs, reason: str, batch_id: int | None = None) -> int:
                 status=Status.CANCELLED, finished_at=now, error=reason
             )
         events.runs_changed(ids, batch_id=batch_id)
+        if ids:
+            # A batch whose last runs were cancelled is finished too: whoever listens may notify.
+            for finished_batch in batch_ids:
+                transaction.on_commit(
+                    lambda finished_batch=finished_batch: run_finished.send(sender=Run, batch_id=finished_batch)
+                )
     return cancelled
 
 

@@ -17,8 +17,16 @@ from django.db import close_old_connections
 from batches.models import Batch
 from reports import notifications
 from reports.tasks import notify_batch
-from runs.services import batch_start
-from tests.factories import BatchFactory, MediaFileFactory, PipelineFactory, PipelineStepFactory, UserFactory
+from runs.models import Status
+from runs.services import batch_cancel, batch_start
+from tests.factories import (
+    BatchFactory,
+    MediaFileFactory,
+    PipelineFactory,
+    PipelineStepFactory,
+    RunFactory,
+    UserFactory,
+)
 from tests.runner_helpers import register, wait_for, wait_until_finished
 
 SECRET = "webhook-secret-for-tests"  # pragma: allowlist secret
@@ -148,6 +156,19 @@ class TestOnTheWorker:
 
         assert len({r["headers"]["X-Chowda-Delivery"] for r in hook.requests}) == 1
         assert all(signed_by_secret(r) for r in hook.requests)
+
+    def test_a_batch_whose_last_runs_are_cancelled_notifies_that_it_finished(self, runner_apps):
+        batch = self.batch(runner_apps, "first", 2)
+        for media in batch.media_files.all():
+            RunFactory(batch=batch, media_file=media, status=Status.PENDING)
+
+        batch_cancel(batch)
+        wait_for(lambda: len(mail.outbox) >= 1, message="the email")
+
+        [message] = mail.outbox
+        assert message.subject == (
+            f"[Chowda] Batch '{batch.name}' finished: 0 of 2 files succeeded, 0 failed and 2 were cancelled."
+        )
 
     def test_a_webhook_that_keeps_failing_says_so_on_the_batch(self, runner_apps, receiver):
         hook = receiver(statuses=(500,))
