@@ -1,6 +1,7 @@
 import json
 import os
 import socket
+import time
 import uuid
 
 import pytest
@@ -162,6 +163,27 @@ def celery_worker(redis_url, django_db_setup, django_db_blocker):
         ) as worker:
             yield worker
         workers.stop()  # the test worker does not always send worker_shutdown
+
+
+@pytest.fixture(autouse=True)
+def worker_idle_before_flush(request):
+    """Let the session's worker finish its tasks before a transactional test's database is flushed.
+
+    On PostgreSQL the flush TRUNCATEs every table; a task still running after the test has seen what it
+    waited for (a notification check after a run ended, a step delivered again) deadlocks with it.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction") or "celery_worker" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")  # set up first, so torn down after this waits
+    yield
+    from celery.worker import state
+
+    deadline, idle_checks = time.monotonic() + 30, 0
+    while idle_checks < 3 and time.monotonic() < deadline:
+        idle_checks = 0 if state.active_requests else idle_checks + 1
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")
