@@ -198,15 +198,21 @@ def _take(batch_id: int, run_ids: list[int]) -> list[Launch]:
         ids = run_ids[: max(room, 0)]
         if not ids:
             return []
+        now = timezone.now()
         Run.objects.filter(pk__in=ids, status=Status.PENDING).update(
             status=Status.QUEUED,
             dispatches=F("dispatches") + 1,
-            dispatched_at=timezone.now(),
+            dispatched_at=now,
             sent_at=None,
             worker="",
             not_before=None,
         )
-        taken = Run.objects.filter(pk__in=ids, status=Status.QUEUED).values_list("pk", "dispatches", "source_mmif")
+        # Only the runs this call took (its ``dispatched_at``): a sender that waited for the batch's lock
+        # chose its runs before, and must not send again those another sender has just sent (two tasks
+        # of one step would then share, and free, one app slot).
+        taken = Run.objects.filter(pk__in=ids, status=Status.QUEUED, dispatched_at=now).values_list(
+            "pk", "dispatches", "source_mmif"
+        )
         runs, source = {}, {}
         for run_id, token, source_mmif in taken:
             runs[run_id], source[run_id] = token, source_mmif
