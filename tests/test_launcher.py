@@ -71,6 +71,7 @@ def read_until(launcher: subprocess.Popen, text: str) -> str:
     return "".join(output)
 
 
+@pytest.mark.usefixtures("paused_dispatcher")  # the session worker's dispatcher would take the demo's runs
 def test_the_demo_starts_runs_and_stops_cleanly(tmp_path):
     port = free_port()
     launcher = launch(tmp_path, "--demo", port=port)
@@ -115,6 +116,7 @@ def test_the_demo_starts_runs_and_stops_cleanly(tmp_path):
             launcher.wait()
 
 
+@pytest.mark.usefixtures("paused_dispatcher")
 def test_a_service_that_dies_stops_the_others_and_is_named(tmp_path):
     launcher = launch(tmp_path)
     try:
