@@ -6,6 +6,7 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports and statistics"
 
     def ready(self):
+        # Imported here because they import models, which an AppConfig module may not do at load time.
         from reports.tasks import run_finished_handler
         from runs.signals import run_finished
 
