@@ -11,10 +11,13 @@ import random
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import JSONField, OuterRef, Subquery
+from django.db import connection
 from redis import RedisError
 
 from batches.mmif import source_mmif
+from batches.models import MediaFile
+from chowda_site.plain_sql import columns, read_instance, read_value
+from clams_apps.models import ClamsApp
 from clams_apps.parameters import query_params
 from runs import slots, storage, transitions
 from runs.app_call import Answer, post_mmif
@@ -43,17 +46,7 @@ FREED = Outcome(freed=True)
 def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcome:
     """Run one step. ``input_name`` is the stored MMIF to send (None: the run's source). Safe to call again
     for a step that already finished, and for a task whose run was sent again (it then does nothing)."""
-    previous = (
-        StepRun.objects.filter(run_id=OuterRef("run_id"), position__lt=OuterRef("position"), status=Status.SUCCEEDED)
-        .order_by("-position")
-        .values("summary")[:1]
-    )
-    step = (
-        StepRun.objects.select_related("run__media_file", "app")
-        .annotate(previous_summary=Subquery(previous, output_field=JSONField()))
-        .filter(pk=step_run_id)
-        .first()
-    )
+    step = _fetch_step(step_run_id)
     if step is None:
         return STOP  # its batch was deleted while the message waited
     run = step.run
@@ -103,6 +96,41 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
     finally:
         _release(app, holder, answer)
     return _record(step, token, answer, input_name)
+
+
+def _step_sql() -> str:
+    step, run, media, app = (m._meta.db_table for m in (StepRun, Run, MediaFile, ClamsApp))
+    return (
+        f"SELECT {columns(StepRun, 's')}, {columns(Run, 'r')}, {columns(MediaFile, 'm')}, {columns(ClamsApp, 'a')}, "
+        f"(SELECT p.summary FROM {step} p WHERE p.run_id = s.run_id AND p.position < s.position "
+        f"AND p.status = %s ORDER BY p.position DESC LIMIT 1) "
+        f"FROM {step} s JOIN {run} r ON r.id = s.run_id JOIN {media} m ON m.id = r.media_file_id "
+        f"LEFT JOIN {app} a ON a.id = s.app_id WHERE s.id = %s"
+    )
+
+
+STEP_SQL = _step_sql()
+STEP_COLUMNS = len(StepRun._meta.concrete_fields)
+RUN_COLUMNS = len(Run._meta.concrete_fields)
+MEDIA_COLUMNS = len(MediaFile._meta.concrete_fields)
+
+
+def _fetch_step(step_run_id: int) -> StepRun | None:
+    """The step with its run, media file and app, and the summary of the run's last succeeded step before
+    it (``previous_summary``), in one statement written as SQL (chowda_site/plain_sql.py); None if it is gone."""
+    with connection.cursor() as cursor:
+        cursor.execute(STEP_SQL, [str(Status.SUCCEEDED), step_run_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    ends = [STEP_COLUMNS, STEP_COLUMNS + RUN_COLUMNS, STEP_COLUMNS + RUN_COLUMNS + MEDIA_COLUMNS, len(row) - 1]
+    step = read_instance(StepRun, row[: ends[0]])
+    run = read_instance(Run, row[ends[0] : ends[1]])
+    run.media_file = read_instance(MediaFile, row[ends[1] : ends[2]])
+    step.run = run
+    step.app = read_instance(ClamsApp, row[ends[2] : ends[3]])
+    step.previous_summary = read_value(StepRun, "summary", row[-1]) if row[-1] is not None else None
+    return step
 
 
 def _release(app, holder: str, answer: Answer | None) -> None:

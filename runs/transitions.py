@@ -10,14 +10,16 @@ Each change publishes its event after commit.
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from chowda_site.plain_sql import Sql, placeholders, update_where
 from runs import events
 from runs.models import ACTIVE_STATUSES, IN_FLIGHT_STATUSES, Run, Status, StepRun
 from runs.selectors import chunks
 from runs.signals import run_finished
+
+RUN_TABLE = Run._meta.db_table
 
 INTERRUPTED = "The worker stopped while the app was working on this step; it was sent again."
 
@@ -27,11 +29,16 @@ def _step_update(step: StepRun, token: int, from_statuses, *, run_statuses=None,
     (and is in one of ``run_statuses``, when given).
 
     Keeps the instance in step (events are built from it); False if nothing was written.
+    Written as SQL (chowda_site/plain_sql.py): the ORM compiling this join cost more than the step's app call.
     """
-    steps = StepRun.objects.filter(pk=step.pk, status__in=from_statuses, run__dispatches=token)
-    if run_statuses is not None:
-        steps = steps.filter(run__status__in=run_statuses)
-    changed = steps.update(**fields)
+    run_statuses = run_statuses or ()
+    where = (
+        f"id = %s AND status IN ({placeholders(from_statuses)}) AND run_id IN "
+        f"(SELECT id FROM {RUN_TABLE} WHERE id = %s AND dispatches = %s"
+        + (f" AND status IN ({placeholders(run_statuses)}))" if run_statuses else ")")
+    )
+    params = [step.pk, *map(str, from_statuses), step.run_id, token, *map(str, run_statuses)]
+    changed = update_where(StepRun, fields, where, params)
     if changed:
         for name, value in fields.items():
             setattr(step, name, value)
@@ -58,8 +65,11 @@ def step_begin(step: StepRun, token: int, worker: str) -> bool:
         )
         # Steps before runs, as everywhere (no deadlock on PostgreSQL). The worker takes the run here, so
         # that recovery knows whose it is (runs/dispatcher.py).
-        claimed = begun and Run.objects.filter(pk=step.run_id, dispatches=token, status__in=IN_FLIGHT_STATUSES).update(
-            status=Status.RUNNING, worker=worker, started_at=Coalesce(F("started_at"), Value(now))
+        claimed = begun and update_where(
+            Run,
+            {"status": Status.RUNNING, "worker": worker, "started_at": Sql("COALESCE(started_at, %s)", [now])},
+            f"id = %s AND dispatches = %s AND status IN ({placeholders(IN_FLIGHT_STATUSES)})",
+            [step.run_id, token, *map(str, IN_FLIGHT_STATUSES)],
         )
         if not claimed:
             transaction.set_rollback(True)
@@ -139,8 +149,11 @@ def step_succeed(
         events.step_changed(step, run_changed=is_last)
         if not is_last:
             return True
-        finished = Run.objects.filter(pk=step.run_id, status=Status.RUNNING).update(
-            status=Status.SUCCEEDED, finished_at=now, final_mmif=output_name
+        finished = update_where(
+            Run,
+            {"status": Status.SUCCEEDED, "finished_at": now, "final_mmif": output_name},
+            "id = %s AND status = %s",
+            [step.run_id, str(Status.RUNNING)],
         )
         if finished:
             _finished(step)
