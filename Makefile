@@ -128,5 +128,6 @@ profile: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/celery_floor.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/scale.py
