@@ -8,6 +8,7 @@ app's slot, the task gives the run back to the dispatcher, which sends it again 
 import json
 import logging
 import random
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -70,7 +71,9 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
 
     input_name = input_name or _source(run)
     known_view_ids = _view_ids(step, input_name)
-    holder = f"step-{step.pk}"
+    # One holder per task, not per step: a message delivered twice makes two tasks of one step, and the
+    # one that loses step_begin must free only its own slot, never the one of the call in flight.
+    holder = f"step-{step.pk}-{uuid.uuid4().hex[:12]}"
     try:
         taken = slots.acquire(app.pk, holder, limit=app.max_concurrency)
     except RedisError as exc:
