@@ -1,0 +1,186 @@
+"""Final MMIF and deliveries: mark a run's or a batch's MMIF final, deliver a batch, list what was delivered."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.exceptions import Conflict
+from api.parsers import FormParser, JSONParser
+from api.schema import ERRORS, ChowdaAutoSchema
+from api.serializers import StrictFields
+from batches.models import Batch
+from deliverables.destinations import destination_names
+from deliverables.formats import KINDS
+from deliverables.models import Delivery
+from deliverables.services import DeliverablesError, batch_deliver, batch_mark_final, runs_mark_final
+from runs.models import Run
+
+ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The object's id.")
+
+
+def needs(*perms: str) -> type[BasePermission]:
+    class Needs(BasePermission):
+        def has_permission(self, request, view) -> bool:
+            user = request.user
+            return bool(user and user.is_authenticated and user.has_perms(perms))
+
+    return Needs
+
+
+class DeliverablesView(APIView):
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    parser_classes = [JSONParser, FormParser]
+    schema = ChowdaAutoSchema()
+
+    def get_one(self, model, pk):
+        text = str(pk)
+        found = (
+            model.objects.filter(pk=int(text)).first() if text.isascii() and text.isdigit() and len(text) < 19 else None
+        )
+        if found is None:
+            raise NotFound(f"There is no {model._meta.verbose_name} with id {pk}.")
+        return found
+
+
+class MarkedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    count = serializers.IntegerField(help_text="Files whose final MMIF is now this run's.")
+    replaced = serializers.IntegerField(help_text="Of those, files whose earlier final MMIF was replaced.")
+
+
+def marked_response(act) -> Response:
+    try:
+        result = act()
+    except DeliverablesError as exc:
+        raise Conflict(str(exc)) from None
+    if not result:
+        raise Conflict(result.sentence)
+    return Response({"detail": result.sentence, "count": result.count, "replaced": result.replaced})
+
+
+MARKED = {200: MarkedSerializer, 409: ERRORS["409"]}
+
+
+class RunMarkFinalView(DeliverablesView):
+    permission_classes = [needs("runs.view_run", "deliverables.add_finalmmif")]
+
+    @extend_schema(
+        summary="Mark the run's MMIF as its file's final MMIF of the run's pipeline.",
+        description="Replaces the file's earlier final MMIF of that pipeline. 409 when the run has not succeeded "
+        "or its batch has no pipeline.",
+        parameters=[ID],
+        request=None,
+        responses=MARKED,
+    )
+    def post(self, request, pk):
+        run = self.get_one(Run, pk)
+        return marked_response(lambda: runs_mark_final(Run.objects.filter(pk=run.pk), request.user))
+
+
+class BatchMarkFinalView(DeliverablesView):
+    permission_classes = [needs("batches.view_batch", "deliverables.add_finalmmif")]
+
+    @extend_schema(
+        summary="Mark each file's latest successful run of the batch as final.",
+        description="For the batch's pipeline; replaces earlier finals. 409 when the batch has no pipeline or no "
+        "file has succeeded.",
+        parameters=[ID],
+        request=None,
+        responses=MARKED,
+    )
+    def post(self, request, pk):
+        batch = self.get_one(Batch, pk)
+        return marked_response(lambda: batch_mark_final(batch, request.user))
+
+
+class DeliverSerializer(StrictFields, serializers.Serializer):
+    destination = serializers.CharField(help_text="The name of a destination the operator configured.")
+    kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(KINDS)),
+        required=False,
+        default=list,
+        help_text="Deliverables sent beside each file's final MMIF: " + ", ".join(KINDS) + ".",
+    )
+
+    def validate_destination(self, value: str) -> str:
+        if value not in destination_names():
+            known = ", ".join(destination_names()) or "none is configured"
+            raise serializers.ValidationError(f"There is no delivery destination called {value!r}: choose {known}.")
+        return value
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    delivered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    failures = serializers.ListField(child=serializers.DictField(child=serializers.CharField()), read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "batch",
+            "destination",
+            "target",
+            "kinds",
+            "delivered_by",
+            "delivered_at",
+            "files_delivered",
+            "failures",
+        ]
+        read_only_fields = fields
+
+
+class DeliveredSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    delivery = DeliverySerializer()
+
+
+class BatchDeliverView(DeliverablesView):
+    permission_classes = [needs("batches.view_batch", "deliverables.add_delivery")]
+
+    @extend_schema(
+        summary="Copy the final MMIF and chosen deliverables of the batch's files to a configured destination.",
+        description="Writes `batch-<id>/<guid>.mmif`, `batch-<id>/<guid>.<kind>` and `batch-<id>/manifest.json`, "
+        "replacing an earlier delivery's files. A file without a final MMIF is listed under `failures`. The "
+        "delivery is recorded. 409 when the batch has no pipeline or the destination cannot be written.",
+        parameters=[ID],
+        request=DeliverSerializer,
+        responses={200: DeliveredSerializer, 409: ERRORS["409"]},
+    )
+    def post(self, request, pk):
+        batch = self.get_one(Batch, pk)
+        serializer = DeliverSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            result = batch_deliver(batch, data["destination"], data["kinds"], request.user)
+        except DeliverablesError as exc:
+            raise Conflict(str(exc)) from None
+        return Response({"detail": result.sentence, "delivery": DeliverySerializer(result.delivery).data})
+
+
+class DeliveryList(generics.ListAPIView):
+    """Every delivery, newest first; ``?batch=<id>`` keeps one batch's."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [needs("deliverables.view_delivery")]
+    serializer_class = DeliverySerializer
+    schema = ChowdaAutoSchema()
+
+    def get_queryset(self):
+        deliveries = Delivery.objects.select_related("delivered_by")
+        batch = str(self.request.query_params.get("batch", ""))
+        if batch.isascii() and batch.isdigit():
+            deliveries = deliveries.filter(batch_id=int(batch))
+        return deliveries
+
+    @extend_schema(
+        summary="List deliveries, newest first: who delivered which batch where, how many files, what failed.",
+        parameters=[OpenApiParameter("batch", OpenApiTypes.INT, description="Only this batch's deliveries.")],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
