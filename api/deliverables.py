@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.exceptions import Conflict
-from api.parsers import FormParser, JSONParser
+from api.parsers import FormParser, JSONParser, MultiPartParser
 from api.schema import ERRORS, ChowdaAutoSchema
 from api.serializers import StrictFields
 from batches.models import Batch
@@ -34,7 +34,7 @@ def needs(*perms: str) -> type[BasePermission]:
 
 class DeliverablesView(APIView):
     authentication_classes = [TokenAuthentication, SessionAuthentication]
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
     schema = ChowdaAutoSchema()
 
     def get_one(self, model, pk):

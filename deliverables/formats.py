@@ -80,7 +80,7 @@ def seconds(mmif: Mmif, annotation: Annotation, value: float) -> float:
         if rate:
             return value / rate
     raise FormatError(
-        f"Annotation {annotation.long_id} counts time in {unit!r}, which Chowda cannot turn into seconds: "
+        f"Annotation {annotation.id} counts time in {unit!r}, which Chowda cannot turn into seconds: "
         "ask for the app to write milliseconds or seconds."
     )
 
@@ -102,7 +102,7 @@ def span(mmif: Mmif, annotation: Annotation) -> tuple[float, float]:
     try:
         start, end = mmif.get_start(annotation), mmif.get_end(annotation)
     except (KeyError, ValueError):
-        raise FormatError(f"TimeFrame {annotation.long_id} has no start and end.") from None
+        raise FormatError(f"TimeFrame {annotation.id} has no start and end.") from None
     return seconds(mmif, annotation, start), seconds(mmif, annotation, end)
 
 
