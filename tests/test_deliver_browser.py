@@ -1,0 +1,70 @@
+"""Acceptance in a real browser: after the demo batch ran through the real worker, a curator marks its files'
+MMIF final from the admin, finds them with the media list's filter, delivers the batch with its WebVTT captions
+to the operator's folder, and sees the delivery recorded."""
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.deliverables_helpers import demo_apps, demo_media, run_demo_batch  # noqa: F401  (fixtures)
+from tests.test_findings_browser import log_in, person
+from tests.test_live_browser import CHROMIUM, CHROMIUM_FLAGS
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
+
+
+@pytest.fixture
+def delivery_folder(monkeypatch, tmp_path):
+    """The folder destination "catalog", configured before Daphne starts (it reads the environment)."""
+    folder = tmp_path / "deliveries"
+    monkeypatch.setenv("CHOWDA_DELIVERY_DESTINATIONS", f"catalog={folder}")
+    return folder
+
+
+def choose_action(page, batch_name: str, action: str) -> None:
+    page.locator("#result_list tr", has_text=batch_name).locator("input.action-select").check()
+    page.select_option("select[name=action]", action)
+    page.click("button[name=index]")
+
+
+def test_a_curator_marks_finals_and_delivers_the_batch_from_the_admin(
+    delivery_folder,
+    daphne,
+    demo_apps,
+    demo_media,  # noqa: F811
+):
+    batch, _runs = run_demo_batch(demo_apps, demo_media, name="Demo delivery")
+    person("curator", "Curators")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page()
+        log_in(page, daphne.url, "curator", "/admin/batches/batch/")
+
+        choose_action(page, "Demo delivery", "mark_batches_final")
+        expect(page.locator("ul.messagelist")).to_contain_text("Demo delivery: Marked the MMIF of 2 file(s) as final.")
+
+        page.goto(f"{daphne.url}/admin/batches/mediafile/?final_mmif=yes")
+        expect(page.locator("#result_list tbody tr")).to_have_count(2)
+
+        page.goto(f"{daphne.url}/admin/batches/batch/")
+        choose_action(page, "Demo delivery", "deliver_batches")
+        page.select_option("#id_destination", "catalog")
+        page.check("input[name=kinds][value=vtt]")
+        page.click("input[name=apply]")
+        expect(page.locator("ul.messagelist")).to_contain_text("Demo delivery: Delivered 2 file(s) to catalog")
+
+        page.goto(f"{daphne.url}/admin/deliverables/delivery/")
+        row = page.locator("#result_list tbody tr")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("Demo delivery")
+        expect(row.locator("td.field-files_delivered")).to_have_text("2")
+        browser.close()
+
+    delivered = sorted(p.name for p in (delivery_folder / f"batch-{batch.pk}").iterdir())
+    assert delivered == [
+        "demo-beep.mmif",
+        "demo-beep.vtt",
+        "demo-two-tones.mmif",
+        "demo-two-tones.vtt",
+        "manifest.json",
+    ]
