@@ -85,7 +85,7 @@ def test_frames_are_turned_into_seconds_with_the_videos_frame_rate():
 
 
 def test_frames_without_a_frame_rate_are_refused_with_a_sentence():
-    with pytest.raises(FormatError, match="counts time in 'frames'.*milliseconds or seconds"):
+    with pytest.raises(FormatError, match=r"counts time in 'frames'.*milliseconds or seconds"):
         deliverable_text("srt", transcript_mmif("frames", 30, 90))
 
 
