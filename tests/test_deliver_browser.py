@@ -26,13 +26,14 @@ def choose_action(page, batch_name: str, action: str) -> None:
     page.click("button[name=index]")
 
 
-def test_a_curator_marks_finals_and_delivers_the_batch_from_the_admin(
-    delivery_folder,
-    daphne,
-    demo_apps,
-    demo_media,  # noqa: F811
-):
+@pytest.fixture
+def ran_batch(demo_apps, demo_media):  # noqa: F811
     batch, _runs = run_demo_batch(demo_apps, demo_media, name="Demo delivery")
+    return batch
+
+
+def test_a_curator_marks_finals_and_delivers_the_batch_from_the_admin(delivery_folder, daphne, ran_batch):
+    batch = ran_batch
     person("curator", "Curators")
 
     with sync_playwright() as playwright:
