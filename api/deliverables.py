@@ -1,4 +1,4 @@
-"""Final MMIF and deliveries: mark a run's or a batch's MMIF final, deliver a batch, list what was delivered."""
+"""Deliverables in the API: download them, mark a run's or a batch's MMIF final, deliver a batch, list deliveries."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -6,6 +6,7 @@ from rest_framework import generics, serializers
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,7 +16,8 @@ from api.schema import ERRORS, ChowdaAutoSchema
 from api.serializers import StrictFields
 from batches.models import Batch
 from deliverables.destinations import destination_names
-from deliverables.formats import KINDS
+from deliverables.downloads import batch_deliverable_zip, deliverable_response
+from deliverables.formats import KINDS, FormatError
 from deliverables.models import Delivery
 from deliverables.services import DeliverablesError, batch_deliver, batch_mark_final, runs_mark_final
 from runs.models import Run
@@ -184,3 +186,67 @@ class DeliveryList(generics.ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class DownloadRenderer(BaseRenderer):
+    """Accepts whatever a download client asks for; errors are still answered as JSON."""
+
+    media_type = "*/*"
+    format = "download"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
+        return JSONRenderer().render(data)
+
+
+KIND = OpenApiParameter(
+    "kind", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(KINDS), description="Which deliverable."
+)
+
+
+class DownloadView(DeliverablesView):
+    permission_classes = [needs("runs.view_run", "batches.view_batch")]
+    renderer_classes = [JSONRenderer, DownloadRenderer]
+
+    def known_kind(self, kind: str) -> str:
+        if kind not in KINDS:
+            raise NotFound(f"There is no deliverable called {kind!r}: ask for one of {', '.join(KINDS)}.")
+        return kind
+
+
+class RunDeliverableView(DownloadView):
+    @extend_schema(
+        summary="One deliverable of the run's final MMIF, as <guid>.<ext>.",
+        description="`vtt` and `srt` captions, the plain `transcript`, or the `timeframes` CSV. 404 when the run "
+        "has not succeeded; 409 when its MMIF cannot give the deliverable (the reason is in `detail`).",
+        parameters=[ID, KIND],
+        responses={
+            **{(200, content_type.split(";")[0]): OpenApiTypes.STR for _ext, content_type in KINDS.values()},
+            409: ERRORS["409"],
+        },
+    )
+    def get(self, request, pk, kind):
+        self.known_kind(kind)
+        run = self.get_one(Run, pk)
+        if not run.final_mmif:
+            raise NotFound("This run has no final MMIF yet: deliverables are written from it once the run succeeds.")
+        try:
+            return deliverable_response(run, kind)
+        except FormatError as exc:
+            raise Conflict(str(exc)) from None
+
+
+class BatchDeliverableView(DownloadView):
+    @extend_schema(
+        summary="A zip of one deliverable for every file of the batch whose latest run succeeded.",
+        description="One `<guid>.<ext>` per file, streamed as it is written; a file whose MMIF cannot give the "
+        "deliverable gets `<guid>.problem.txt` saying why.",
+        operation_id="batches_deliverable_zip",
+        parameters=[ID, KIND],
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, pk, kind):
+        self.known_kind(kind)
+        return batch_deliverable_zip(self.get_one(Batch, pk), kind)

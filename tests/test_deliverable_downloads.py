@@ -54,3 +54,21 @@ def test_someone_signed_out_is_sent_to_the_login_page(client):
     run = RunFactory()
 
     assert client.get(f"/runs/{run.pk}/deliverables/vtt").status_code == 302
+
+
+def test_the_api_gives_a_runs_deliverable_and_a_batchs_zip_to_a_viewer(api, viewer, demo_apps, demo_media):  # noqa: F811
+    batch, [run] = run_demo_batch(demo_apps, demo_media, ["beep"])
+    api.force_authenticate(viewer)
+
+    csv_answer = api.get(f"/api/runs/{run.pk}/deliverables/timeframes/")
+    zip_answer = api.get(f"/api/batches/{batch.pk}/deliverables/vtt.zip")
+    unknown = api.get(f"/api/runs/{run.pk}/deliverables/pdf/")
+
+    assert csv_answer["Content-Type"] == "text/csv; charset=utf-8"
+    assert csv_answer.content.decode().splitlines()[1].startswith("0.000,0.500,silence,")
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(zip_answer.streaming_content)))
+    assert archive.namelist() == ["demo-beep.vtt"]
+    assert unknown.status_code == 404
+    assert unknown.json() == {
+        "detail": "There is no deliverable called 'pdf': ask for one of vtt, srt, transcript, timeframes."
+    }
