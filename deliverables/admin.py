@@ -26,7 +26,12 @@ DELIVER = "deliverables.add_delivery"
 
 class DeliverForm(forms.Form):
     destination = forms.ChoiceField(
-        choices=destination_choices, help_text="Where the operator lets deliveries go (CHOWDA_DELIVERY_DESTINATIONS)."
+        choices=destination_choices,
+        help_text="Where the operator lets deliveries go (CHOWDA_DELIVERY_DESTINATIONS).",
+        error_messages={
+            "required": "Choose a destination; if none is listed, ask an operator to configure "
+            "CHOWDA_DELIVERY_DESTINATIONS."
+        },
     )
     kinds = forms.MultipleChoiceField(
         label="Deliverables",

@@ -52,7 +52,12 @@ class Frame:
 def deliverable_text(kind: str, mmif_text: str) -> str:
     """The deliverable ``kind`` (a key of KINDS) of one MMIF. Raises FormatError when the MMIF is not
     valid or a time unit cannot be converted."""
-    mmif = read_mmif(mmif_text)
+    return write_deliverable(kind, read_mmif(mmif_text))
+
+
+def write_deliverable(kind: str, mmif: Mmif) -> str:
+    """The deliverable ``kind`` of a MMIF already read (several deliverables of one file read it once).
+    Raises FormatError as ``deliverable_text`` does."""
     if kind == "vtt":
         return webvtt(captions(mmif))
     if kind == "srt":

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from batches.models import Batch
 from deliverables.destinations import DestinationError, open_destination
-from deliverables.formats import KINDS, FormatError, deliverable_text
+from deliverables.formats import KINDS, FormatError, read_mmif, write_deliverable
 from deliverables.models import Delivery, FinalMmif
 from runs.models import Run, Status
 from runs.storage import open_mmif
@@ -195,8 +195,10 @@ def _deliver_file(target, folder: str, guid: str, run: Run, kinds: list[str]) ->
     with open_mmif(run.final_mmif.name) as stored:
         mmif = stored.read()
     contents = {f"{guid}.mmif": mmif}
-    for kind in kinds:
-        contents[f"{guid}.{KINDS[kind][0]}"] = deliverable_text(kind, mmif.decode()).encode()
+    if kinds:
+        document = read_mmif(mmif.decode())
+        for kind in kinds:
+            contents[f"{guid}.{KINDS[kind][0]}"] = write_deliverable(kind, document).encode()
     for name, data in contents.items():
         target.put(f"{folder}/{name}", data)
     return {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}

@@ -13,11 +13,15 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 
 from deliverables.models import Delivery, FinalMmif
-from deliverables.services import batch_mark_final
+from deliverables.services import batch_deliver, batch_mark_final
+from runs.models import Status
 from tests.deliverables_helpers import demo_apps, demo_media, mmif_storage, run_demo_batch  # noqa: F401  (fixtures)
+from tests.factories import MediaFileFactory, RunFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -86,6 +90,22 @@ def test_delivering_again_replaces_the_files_in_place_and_records_a_second_deliv
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no half-written file left
     assert [d.files_delivered for d in Delivery.objects.order_by("pk")] == [1, 2]
     assert Delivery.objects.order_by("pk").last().failures == []
+
+
+def test_a_file_whose_mmif_gives_no_captions_fails_alone_with_a_sentence(folder, delivered_batch, curator):
+    batch, _runs = delivered_batch
+    broken = MediaFileFactory(guid="demo-garbled")
+    batch.media_files.add(broken)
+    stored = default_storage.save("mmif/garbled.mmif", ContentFile(b'{"documents": []}'))
+    run = RunFactory(batch=batch, media_file=broken, status=Status.SUCCEEDED, final_mmif=stored)
+    FinalMmif.objects.create(media_file=broken, pipeline=batch.pipeline, run=run)
+
+    result = batch_deliver(batch, "catalog", ["vtt"], curator)
+
+    assert result.delivery.files_delivered == 1
+    [garbled] = [f for f in result.delivery.failures if f["guid"] == "demo-garbled"]
+    assert garbled["problem"].startswith("demo-garbled was not delivered: The MMIF is not valid")
+    assert (folder / f"batch-{batch.pk}" / "demo-beep.vtt").exists()
 
 
 def test_an_unknown_destination_or_deliverable_is_refused_and_nothing_is_recorded(api, folder, delivered_batch):
