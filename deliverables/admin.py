@@ -102,6 +102,7 @@ def deliver_batches(modeladmin, request, queryset):
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": "Deliver the selected batches",
+        "submit_label": "Deliver",
         "form": form,
         "queryset": queryset,
         "opts": modeladmin.model._meta,

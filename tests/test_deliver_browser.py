@@ -51,7 +51,7 @@ def test_a_curator_marks_finals_and_delivers_the_batch_from_the_admin(delivery_f
         choose_action(page, "Demo delivery", "deliver_batches")
         page.select_option("#id_destination", "catalog")
         page.check("input[name=kinds][value=vtt]")
-        page.click("input[name=apply]")
+        page.get_by_role("button", name="Deliver", exact=True).click()
         expect(page.locator("ul.messagelist")).to_contain_text("Demo delivery: Delivered 2 file(s) to catalog")
 
         page.goto(f"{daphne.url}/admin/deliverables/delivery/")

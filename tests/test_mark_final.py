@@ -42,6 +42,18 @@ def test_a_curator_marks_the_selected_runs_final_and_the_media_list_filters_by_i
     assert "cpb-other" in has_none and "cpb-marked" not in has_none
 
 
+def test_the_api_lists_media_files_with_and_without_a_final_mmif(api, batch):
+    marked, other = MediaFileFactory(guid="cpb-marked"), MediaFileFactory(guid="cpb-other")
+    api.post(f"/api/runs/{succeeded(batch, marked).pk}/mark-final/")
+    succeeded(batch, other)
+
+    with_final = api.get("/api/media-files/", {"final_mmif": "true"}).json()["results"]
+    without = api.get("/api/media-files/", {"final_mmif": "false"}).json()["results"]
+
+    assert [m["guid"] for m in with_final] == ["cpb-marked"]
+    assert [m["guid"] for m in without] == ["cpb-other"]
+
+
 def test_marking_a_later_run_of_the_same_file_and_pipeline_replaces_the_final(api, batch):
     media_file = MediaFileFactory()
     first = succeeded(batch, media_file)
