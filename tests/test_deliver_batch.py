@@ -45,7 +45,10 @@ def delivered_batch(demo_apps, demo_media, curator):  # noqa: F811
     return batch, runs
 
 
-def test_a_curator_delivers_finals_and_captions_to_a_folder_with_a_manifest(api, folder, delivered_batch, curator):
+def test_a_curator_delivers_finals_and_captions_to_a_folder_with_a_manifest(
+    api, client, folder, delivered_batch, curator
+):
+    client.force_login(curator)
     batch, [beep, _two_tones] = delivered_batch
 
     answer = api.post(f"/api/batches/{batch.pk}/deliver/", {"destination": "catalog", "kinds": ["vtt", "transcript"]})
@@ -72,6 +75,8 @@ def test_a_curator_delivers_finals_and_captions_to_a_folder_with_a_manifest(api,
     delivery = Delivery.objects.get()
     assert (delivery.delivered_by, delivery.files_delivered, delivery.destination) == (curator, 1, "catalog")
     assert delivery.failures == [{"guid": "demo-two-tones", "problem": problem}]
+    shown = client.get(f"/admin/deliverables/delivery/{delivery.pk}/change/").content.decode()
+    assert f"<li>{problem}</li>" in shown
     listed = api.get("/api/deliveries/", {"batch": batch.pk}).json()["results"]
     assert [(d["id"], d["delivered_by"], d["files_delivered"]) for d in listed] == [(delivery.pk, "curator", 1)]
 
