@@ -130,6 +130,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "kinds",
             "delivered_by",
             "delivered_at",
+            "finished_at",
             "files_delivered",
             "failures",
         ]
@@ -146,12 +147,13 @@ class BatchDeliverView(DeliverablesView):
 
     @extend_schema(
         summary="Copy the final MMIF and chosen deliverables of the batch's files to a configured destination.",
-        description="Writes `batch-<id>/<guid>.mmif`, `batch-<id>/<guid>.<kind>` and `batch-<id>/manifest.json`, "
-        "replacing an earlier delivery's files. A file without a final MMIF is listed under `failures`. The "
-        "delivery is recorded. 409 when the batch has no pipeline or the destination cannot be written.",
+        description="Records the delivery and answers 202 at once; a worker then writes `batch-<id>/<guid>.mmif`, "
+        "`batch-<id>/<guid>.<kind>` and `batch-<id>/manifest.json`, replacing an earlier delivery's files. The "
+        "delivery's `finished_at` is set when it is done; a file without a final MMIF is listed under `failures` "
+        "(see `GET /api/deliveries/`). 409 when the batch has no pipeline or the destination cannot be written.",
         parameters=[ID],
         request=DeliverSerializer,
-        responses={200: DeliveredSerializer, 409: ERRORS["409"]},
+        responses={202: DeliveredSerializer, 409: ERRORS["409"]},
     )
     def post(self, request, pk):
         batch = self.get_one(Batch, pk)
@@ -162,7 +164,8 @@ class BatchDeliverView(DeliverablesView):
             result = batch_deliver(batch, data["destination"], data["kinds"], request.user)
         except DeliverablesError as exc:
             raise Conflict(str(exc)) from None
-        return Response({"detail": result.sentence, "delivery": DeliverySerializer(result.delivery).data})
+        body = {"detail": result.sentence, "delivery": DeliverySerializer(result.delivery).data}
+        return Response(body, status=202)
 
 
 class DeliveryList(generics.ListAPIView):

@@ -135,7 +135,15 @@ class FinalMmifAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["batch", "destination", "delivered_at", "delivered_by", "files_delivered", "failure_count"]
+    list_display = [
+        "batch",
+        "destination",
+        "delivered_at",
+        "delivered_by",
+        "finished_at",
+        "files_delivered",
+        "failure_count",
+    ]
     list_filter = ["destination"]
     list_select_related = ["batch", "delivered_by"]
     search_fields = ["batch__name"]
@@ -146,6 +154,7 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "kinds",
         "delivered_by",
         "delivered_at",
+        "finished_at",
         "files_delivered",
         "failure_list",
     ]
@@ -157,6 +166,8 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="failures")
     def failure_list(self, delivery):
+        if delivery.finished_at is None:
+            return "Still delivering: reload this page to see what failed."
         if not delivery.failures:
             return "None: every file was delivered."
         return format_html(

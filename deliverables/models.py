@@ -40,7 +40,9 @@ class Delivery(models.Model):
     delivered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    delivered_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(auto_now_add=True, help_text="When the delivery was asked for.")
+    # Empty while a worker is still copying the files.
+    finished_at = models.DateTimeField(null=True, blank=True)
     files_delivered = models.PositiveIntegerField(default=0)
     # One {"guid": ..., "problem": sentence} per file that was not delivered.
     failures = models.JSONField(default=list, blank=True)

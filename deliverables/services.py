@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from batches.models import Batch
+from chowda_site.celery import app as celery_app
 from deliverables.destinations import DestinationError, open_destination
 from deliverables.formats import KINDS, FormatError, read_mmif, write_deliverable
 from deliverables.models import Delivery, FinalMmif
@@ -16,6 +17,8 @@ from runs.models import Run, Status
 from runs.storage import open_mmif
 
 MANIFEST = "manifest.json"
+# Named, not imported: deliverables.tasks imports this module.
+DELIVER_TASK = "deliverables.deliver"
 
 
 class DeliverablesError(Exception):
@@ -108,13 +111,19 @@ def batch_mark_final(batch: Batch, user) -> FinalsMarked:
 @dataclass
 class DeliveryResult:
     delivery: Delivery
+    files: int  # in the batch
 
     def __bool__(self) -> bool:
-        return self.delivery.files_delivered > 0
+        return self.delivery.finished_at is None or self.delivery.files_delivered > 0
 
     @property
     def sentence(self) -> str:
         d = self.delivery
+        if d.finished_at is None:
+            return (
+                f"Delivering the {self.files} file(s) of the batch to {d.destination} ({d.target}) in the "
+                "background: the Deliveries list says when it is done and what was not delivered."
+            )
         said = f"Delivered {d.files_delivered} file(s) to {d.destination} ({d.target})"
         if not d.failures:
             return f"{said}."
@@ -125,14 +134,13 @@ def batch_folder(batch: Batch) -> str:
     return f"batch-{batch.pk}"
 
 
-def batch_deliver(batch: Batch, destination: str, kinds: list[str], user) -> DeliveryResult:
-    """Copy the final MMIF of each file of the batch (for the batch's pipeline) and the chosen deliverables to
-    the named destination, as ``batch-<id>/<guid>.<ext>`` plus ``batch-<id>/manifest.json``, replacing what an
-    earlier delivery wrote there. Runs in the caller's process, one file at a time.
+def batch_deliver(batch: Batch, destination: str, kinds: list[str], user, *, in_background: bool = True):
+    """Record a delivery of the batch to the named destination and carry it out (``delivery_carry_out``): in a
+    Celery task once the caller's transaction commits, or here when ``in_background`` is False. Returns a
+    DeliveryResult.
 
-    A file without a final MMIF, or whose files cannot be written, is a failure of that file (a sentence in
-    ``Delivery.failures``), not an exception. Raises DeliverablesError (nothing written, nothing recorded) for
-    an unknown kind, a batch without a pipeline, or a destination that is unknown or cannot be written.
+    Raises DeliverablesError (nothing written, nothing recorded) for an unknown kind, a batch without a
+    pipeline, or a destination that is unknown or cannot be written.
     """
     unknown = [kind for kind in kinds if kind not in KINDS]
     if unknown:
@@ -147,14 +155,41 @@ def batch_deliver(batch: Batch, destination: str, kinds: list[str], user) -> Del
         target.check(folder)
     except DestinationError as exc:
         raise DeliverablesError(f"Nothing was delivered: {exc}") from None
+    delivery = Delivery.objects.create(
+        batch=batch, destination=destination, target=f"{target.target}/{folder}", kinds=kinds, delivered_by=user
+    )
+    if in_background:
+        transaction.on_commit(lambda: celery_app.send_task(DELIVER_TASK, args=[delivery.pk]))
+    else:
+        delivery = delivery_carry_out(delivery)
+    return DeliveryResult(delivery, batch.media_files.count())
+
+
+def delivery_carry_out(delivery: Delivery) -> Delivery:
+    """Copy the final MMIF of each file of the delivery's batch (for the batch's pipeline) and the chosen
+    deliverables to its destination, as ``batch-<id>/<guid>.<ext>`` plus ``batch-<id>/manifest.json``, replacing
+    what an earlier delivery wrote there; then record how many files went and what failed, and when it finished.
+
+    A file without a final MMIF, or whose files cannot be made or written, is a failure of that file (a sentence
+    in ``Delivery.failures``), not an exception; so is a destination that went away since the delivery was asked.
+    """
+    batch, kinds = delivery.batch, delivery.kinds
+    folder = batch_folder(batch)
+    entries, failures = [], []
+    try:
+        target = open_destination(delivery.destination)
+    except DestinationError as exc:
+        failures.append({"guid": "", "problem": str(exc)})
+        target = None
     finals = {
         final.media_file_id: final
         for final in FinalMmif.objects.filter(pipeline_id=batch.pipeline_id, media_file__batches=batch).select_related(
             "run"
         )
     }
-    entries, failures = [], []
     for media_id, guid in batch.media_files.order_by("guid").values_list("pk", "guid").iterator():
+        if target is None:
+            break
         final = finals.get(media_id)
         if final is None:
             failures.append({"guid": guid, "problem": f"{guid} has no final MMIF of this pipeline: mark one first."})
@@ -165,29 +200,23 @@ def batch_deliver(batch: Batch, destination: str, kinds: list[str], user) -> Del
             failures.append({"guid": guid, "problem": f"{guid} was not delivered: {exc}"})
             continue
         entries.append({"guid": guid, "run": final.run_id, "pipeline": batch.pipeline_id, "files": files})
-    delivered_at = timezone.now()
-    manifest = {
-        "batch": batch.pk,
-        "batch_name": batch.name,
-        "pipeline": batch.pipeline_id,
-        "delivered_at": delivered_at.isoformat(),
-        "files": entries,
-        "failures": failures,
-    }
-    try:
-        target.put(f"{folder}/{MANIFEST}", json.dumps(manifest, indent=2).encode())
-    except OSError as exc:
-        failures.append({"guid": "", "problem": f"The manifest was not written: {exc}"})
-    delivery = Delivery.objects.create(
-        batch=batch,
-        destination=destination,
-        target=f"{target.target}/{folder}",
-        kinds=kinds,
-        delivered_by=user,
-        files_delivered=len(entries),
-        failures=failures,
-    )
-    return DeliveryResult(delivery)
+    finished_at = timezone.now()
+    if target is not None:
+        manifest = {
+            "batch": batch.pk,
+            "batch_name": batch.name,
+            "pipeline": batch.pipeline_id,
+            "delivered_at": finished_at.isoformat(),
+            "files": entries,
+            "failures": failures,
+        }
+        try:
+            target.put(f"{folder}/{MANIFEST}", json.dumps(manifest, indent=2).encode())
+        except OSError as exc:
+            failures.append({"guid": "", "problem": f"The manifest was not written: {exc}"})
+    delivery.files_delivered, delivery.failures, delivery.finished_at = len(entries), failures, finished_at
+    delivery.save(update_fields=["files_delivered", "failures", "finished_at"])
+    return delivery
 
 
 def _deliver_file(target, folder: str, guid: str, run: Run, kinds: list[str]) -> dict[str, str]:

@@ -22,6 +22,7 @@ from deliverables.services import batch_deliver, batch_mark_final
 from runs.models import Status
 from tests.deliverables_helpers import demo_apps, demo_media, mmif_storage, run_demo_batch  # noqa: F401  (fixtures)
 from tests.factories import MediaFileFactory, RunFactory
+from tests.runner_helpers import wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -35,6 +36,12 @@ def folder(settings, tmp_path):
     target = tmp_path / "deliveries"
     settings.DELIVERY_DESTINATIONS = {"catalog": str(target)}
     return target
+
+
+def finished(answer) -> Delivery:
+    """The delivery the API answered with, once the worker has carried it out."""
+    pk = answer.json()["delivery"]["id"]
+    return wait_for(lambda: Delivery.objects.filter(pk=pk, finished_at__isnull=False).first(), message="delivery")
 
 
 @pytest.fixture
@@ -53,10 +60,12 @@ def test_a_curator_delivers_finals_and_captions_to_a_folder_with_a_manifest(
 
     answer = api.post(f"/api/batches/{batch.pk}/deliver/", {"destination": "catalog", "kinds": ["vtt", "transcript"]})
 
-    assert answer.status_code == 200, answer.json()
-    body = answer.json()
-    assert body["detail"].startswith("Delivered 1 file(s) to catalog")
-    assert body["detail"].endswith("1 file(s) were not delivered: see the delivery's failures.")
+    assert answer.status_code == 202, answer.json()
+    assert answer.json()["detail"] == (
+        f"Delivering the 2 file(s) of the batch to catalog ({folder}/batch-{batch.pk}) in the background: the "
+        "Deliveries list says when it is done and what was not delivered."
+    )
+    finished(answer)
     out = folder / f"batch-{batch.pk}"
     assert sorted(p.name for p in out.iterdir()) == [
         "demo-beep.mmif",
@@ -105,7 +114,7 @@ def test_a_file_whose_mmif_gives_no_captions_fails_alone_with_a_sentence(folder,
     run = RunFactory(batch=batch, media_file=broken, status=Status.SUCCEEDED, final_mmif=stored)
     FinalMmif.objects.create(media_file=broken, pipeline=batch.pipeline, run=run)
 
-    result = batch_deliver(batch, "catalog", ["vtt"], curator)
+    result = batch_deliver(batch, "catalog", ["vtt"], curator, in_background=False)
 
     assert result.delivery.files_delivered == 1
     [garbled] = [f for f in result.delivery.failures if f["guid"] == "demo-garbled"]
@@ -186,8 +195,9 @@ def test_a_delivery_to_an_s3_bucket_writes_one_object_per_guid_and_the_manifest(
 
     answer = api.post(f"/api/batches/{batch.pk}/deliver/", {"destination": "aapb", "kinds": ["timeframes"]})
 
-    assert answer.status_code == 200, answer.json()
+    assert answer.status_code == 202, answer.json()
     assert answer.json()["delivery"]["target"] == f"s3://deliveries/chowda/out/batch-{batch.pk}"
+    assert finished(answer).files_delivered == 1
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="deliveries")["Contents"])
     prefix = f"chowda/out/batch-{batch.pk}"
     assert keys == [f"{prefix}/demo-beep.csv", f"{prefix}/demo-beep.mmif", f"{prefix}/manifest.json"]

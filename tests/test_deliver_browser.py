@@ -13,10 +13,12 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 
 @pytest.fixture
-def delivery_folder(monkeypatch, tmp_path):
-    """The folder destination "catalog", configured before Daphne starts (it reads the environment)."""
+def delivery_folder(monkeypatch, settings, tmp_path):
+    """The folder destination "catalog", for Daphne (configured from the environment before it starts) and for
+    the session's worker in this process, which carries the delivery out."""
     folder = tmp_path / "deliveries"
     monkeypatch.setenv("CHOWDA_DELIVERY_DESTINATIONS", f"catalog={folder}")
+    settings.DELIVERY_DESTINATIONS = {"catalog": str(folder)}
     return folder
 
 
@@ -30,6 +32,16 @@ def choose_action(page, batch_name: str, action: str) -> None:
 def ran_batch(demo_apps, demo_media):  # noqa: F811
     batch, _runs = run_demo_batch(demo_apps, demo_media, name="Demo delivery")
     return batch
+
+
+def see_the_delivery_finish(page, url: str, row) -> None:
+    """Reload the deliveries list until the worker has finished the delivery (the list does not update itself)."""
+    for _ in range(100):
+        page.goto(url)
+        if row.locator("td.field-finished_at").inner_text() != "-":
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("The delivery did not finish within 10 s.")
 
 
 def test_a_curator_marks_finals_and_delivers_the_batch_from_the_admin(delivery_folder, daphne, ran_batch):
@@ -52,13 +64,14 @@ def test_a_curator_marks_finals_and_delivers_the_batch_from_the_admin(delivery_f
         page.select_option("#id_destination", "catalog")
         page.check("input[name=kinds][value=vtt]")
         page.get_by_role("button", name="Deliver", exact=True).click()
-        expect(page.locator("ul.messagelist")).to_contain_text("Demo delivery: Delivered 2 file(s) to catalog")
+        expect(page.locator("ul.messagelist")).to_contain_text("Demo delivery: Delivering the 2 file(s) of the batch")
 
-        page.goto(f"{daphne.url}/admin/deliverables/delivery/")
         row = page.locator("#result_list tbody tr")
+        see_the_delivery_finish(page, f"{daphne.url}/admin/deliverables/delivery/", row)
         expect(row).to_have_count(1)
         expect(row).to_contain_text("Demo delivery")
         expect(row.locator("td.field-files_delivered")).to_have_text("2")
+        expect(row.locator("td.field-failure_count")).to_have_text("0")
         browser.close()
 
     delivered = sorted(p.name for p in (delivery_folder / f"batch-{batch.pk}").iterdir())

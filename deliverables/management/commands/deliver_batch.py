@@ -8,7 +8,10 @@ from runs.management.commands._batch_command import BatchCommand
 
 
 class Command(BatchCommand):
-    help = "Deliver a batch's final MMIF and chosen deliverables to a destination the operator configured."
+    help = (
+        "Deliver a batch's final MMIF and chosen deliverables to a destination the operator configured, in this "
+        "process (the admin and the API deliver in a worker)."
+    )
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -26,7 +29,7 @@ class Command(BatchCommand):
             if person is None:
                 raise CommandError(f"There is no user {user!r}: give an existing username, or leave --user out.")
         try:
-            result = batch_deliver(batch, to, kind, person)
+            result = batch_deliver(batch, to, kind, person, in_background=False)
         except DeliverablesError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"Batch '{batch.name}': {result.sentence}")
