@@ -15,7 +15,7 @@ from api.parsers import FormParser, JSONParser, MultiPartParser
 from api.schema import ERRORS, ChowdaAutoSchema
 from api.serializers import StrictFields
 from batches.models import Batch
-from deliverables.destinations import destination_names
+from deliverables.destinations import DestinationError, destination_names, open_destination
 from deliverables.downloads import batch_deliverable_zip, deliverable_response
 from deliverables.formats import KINDS, FormatError
 from deliverables.models import Delivery
@@ -111,8 +111,10 @@ class DeliverSerializer(StrictFields, serializers.Serializer):
 
     def validate_destination(self, value: str) -> str:
         if value not in destination_names():
-            known = ", ".join(destination_names()) or "none is configured"
-            raise serializers.ValidationError(f"There is no delivery destination called {value!r}: choose {known}.")
+            try:
+                open_destination(value)  # says why not, and what to do
+            except DestinationError as exc:
+                raise serializers.ValidationError(str(exc)) from None
         return value
 
 

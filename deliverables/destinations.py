@@ -95,8 +95,14 @@ def open_destination(name: str) -> Folder | Bucket:
     configuration is not a folder path or an s3:// URI."""
     configured = settings.DELIVERY_DESTINATIONS
     if name not in configured:
-        known = ", ".join(destination_names()) or "none are configured (CHOWDA_DELIVERY_DESTINATIONS)"
-        raise DestinationError(f"There is no delivery destination called {name!r}: choose one of {known}.")
+        if not configured:
+            raise DestinationError(
+                f"There is no delivery destination called {name!r}: none is configured; ask an operator to set "
+                "CHOWDA_DELIVERY_DESTINATIONS."
+            )
+        raise DestinationError(
+            f"There is no delivery destination called {name!r}: choose one of {', '.join(destination_names())}."
+        )
     value = configured[name]
     parts = urlsplit(value)
     if parts.scheme == "s3" and parts.netloc:

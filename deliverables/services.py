@@ -173,48 +173,46 @@ def delivery_carry_out(delivery: Delivery) -> Delivery:
     A file without a final MMIF, or whose files cannot be made or written, is a failure of that file (a sentence
     in ``Delivery.failures``), not an exception; so is a destination that went away since the delivery was asked.
     """
-    batch, kinds = delivery.batch, delivery.kinds
-    folder = batch_folder(batch)
-    entries, failures = [], []
     try:
         target = open_destination(delivery.destination)
     except DestinationError as exc:
-        failures.append({"guid": "", "problem": str(exc)})
-        target = None
+        return _finish(delivery, [], [{"guid": "", "problem": str(exc)}])
+    batch, folder = delivery.batch, batch_folder(delivery.batch)
     finals = {
         final.media_file_id: final
         for final in FinalMmif.objects.filter(pipeline_id=batch.pipeline_id, media_file__batches=batch).select_related(
             "run"
         )
     }
+    entries, failures = [], []
     for media_id, guid in batch.media_files.order_by("guid").values_list("pk", "guid").iterator():
-        if target is None:
-            break
         final = finals.get(media_id)
         if final is None:
             failures.append({"guid": guid, "problem": f"{guid} has no final MMIF of this pipeline: mark one first."})
             continue
         try:
-            files = _deliver_file(target, folder, guid, final.run, kinds)
+            files = _deliver_file(target, folder, guid, final.run, delivery.kinds)
         except (OSError, FormatError) as exc:
             failures.append({"guid": guid, "problem": f"{guid} was not delivered: {exc}"})
             continue
         entries.append({"guid": guid, "run": final.run_id, "pipeline": batch.pipeline_id, "files": files})
-    finished_at = timezone.now()
-    if target is not None:
-        manifest = {
-            "batch": batch.pk,
-            "batch_name": batch.name,
-            "pipeline": batch.pipeline_id,
-            "delivered_at": finished_at.isoformat(),
-            "files": entries,
-            "failures": failures,
-        }
-        try:
-            target.put(f"{folder}/{MANIFEST}", json.dumps(manifest, indent=2).encode())
-        except OSError as exc:
-            failures.append({"guid": "", "problem": f"The manifest was not written: {exc}"})
-    delivery.files_delivered, delivery.failures, delivery.finished_at = len(entries), failures, finished_at
+    manifest = {
+        "batch": batch.pk,
+        "batch_name": batch.name,
+        "pipeline": batch.pipeline_id,
+        "delivered_at": timezone.now().isoformat(),
+        "files": entries,
+        "failures": failures,
+    }
+    try:
+        target.put(f"{folder}/{MANIFEST}", json.dumps(manifest, indent=2).encode())
+    except OSError as exc:
+        failures = [*failures, {"guid": "", "problem": f"The manifest was not written: {exc}"}]
+    return _finish(delivery, entries, failures)
+
+
+def _finish(delivery: Delivery, entries: list[dict], failures: list[dict]) -> Delivery:
+    delivery.files_delivered, delivery.failures, delivery.finished_at = len(entries), failures, timezone.now()
     delivery.save(update_fields=["files_delivered", "failures", "finished_at"])
     return delivery
 

@@ -131,7 +131,7 @@ def test_an_unknown_destination_or_deliverable_is_refused_and_nothing_is_recorde
     )
 
     assert unknown.status_code == 400
-    assert unknown.json()["destination"] == ["There is no delivery destination called '/etc': choose catalog."]
+    assert unknown.json()["destination"] == ["There is no delivery destination called '/etc': choose one of catalog."]
     assert bad_kind.status_code == 400
     assert not Delivery.objects.exists()
     assert not folder.exists()

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from deliverables.models import Delivery
-from deliverables.services import DeliverablesError, batch_deliver
+from deliverables.services import DeliverablesError, batch_deliver, delivery_carry_out
 from tests.factories import BatchFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,4 +54,20 @@ def test_the_mark_final_command_says_what_it_marked(batch, capsys):
 
     assert "Batch 'News': No final MMIF was marked: no file has a successful run with a final MMIF." in (
         capsys.readouterr().out
+    )
+
+
+def test_a_destination_removed_before_the_worker_delivers_is_the_deliverys_failure(settings, batch, curator):
+    settings.DELIVERY_DESTINATIONS = {}
+    delivery = Delivery.objects.create(batch=batch, destination="catalog", target="/srv/catalog", delivered_by=curator)
+
+    delivery_carry_out(delivery)
+
+    delivery.refresh_from_db()
+    assert delivery.finished_at is not None
+    assert delivery.files_delivered == 0
+    [failure] = delivery.failures
+    assert failure["problem"] == (
+        "There is no delivery destination called 'catalog': none is configured; ask an operator to set "
+        "CHOWDA_DELIVERY_DESTINATIONS."
     )
