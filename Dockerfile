@@ -23,6 +23,7 @@ COPY batches batches
 COPY runs runs
 COPY findings findings
 COPY reports reports
+COPY deliverables deliverables
 COPY api api
 COPY ops ops
 COPY demo_apps demo_apps

@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef
 
 from batches.models import Batch, MediaFile
 from chowda_site.ids import MAX_ID
+from deliverables.models import FinalMmif
 from runs.models import RUN_STATUSES, Run, StepRun
 from runs.selectors import with_progress
 
@@ -39,10 +40,18 @@ class MediaFileFilter(django_filters.FilterSet):
     guid = django_filters.CharFilter(help_text="The media file with this GUID.")
     collection = IdFilter(field_name="collections", help_text="Media files in the collection with this id.")
     batch = IdFilter(field_name="batches", help_text="Media files in the batch with this id.")
+    final_mmif = django_filters.BooleanFilter(
+        method="filter_final_mmif",
+        help_text="true: media files with a final MMIF of some pipeline; false: those with none.",
+    )
 
     class Meta:
         model = MediaFile
-        fields = ["guid", "collection", "batch", "document_type"]
+        fields = ["guid", "collection", "batch", "document_type", "final_mmif"]
+
+    def filter_final_mmif(self, queryset, name, value):
+        has_final = Exists(FinalMmif.objects.filter(media_file=OuterRef("pk")))
+        return queryset.filter(has_final) if value else queryset.exclude(has_final)
 
 
 class BatchFilter(django_filters.FilterSet):

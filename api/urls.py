@@ -7,6 +7,14 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import SimpleRouter
 
 from api import views
+from api.deliverables import (
+    BatchDeliverableView,
+    BatchDeliverView,
+    BatchMarkFinalView,
+    DeliveryList,
+    RunDeliverableView,
+    RunMarkFinalView,
+)
 from api.reports import AppStatisticsView, BatchReportView
 
 app_name = "api"
@@ -39,6 +47,18 @@ urlpatterns = [
     # Before the router's, whose app detail route would take "statistics" for an app's id.
     path("apps/statistics/", AppStatisticsView.as_view(), name="app-statistics"),
     re_path(r"^batches/(?P<pk>[^/.]+)/report/$", BatchReportView.as_view(), name="batch-report"),
+    re_path(r"^runs/(?P<pk>[^/.]+)/mark-final/$", RunMarkFinalView.as_view(), name="run-mark-final"),
+    re_path(r"^batches/(?P<pk>[^/.]+)/mark-final/$", BatchMarkFinalView.as_view(), name="batch-mark-final"),
+    re_path(r"^batches/(?P<pk>[^/.]+)/deliver/$", BatchDeliverView.as_view(), name="batch-deliver"),
+    path("deliveries/", DeliveryList.as_view(), name="delivery-list"),
+    re_path(
+        r"^runs/(?P<pk>[^/.]+)/deliverables/(?P<kind>[a-z]+)/$", RunDeliverableView.as_view(), name="run-deliverable"
+    ),
+    re_path(
+        r"^batches/(?P<pk>[^/.]+)/deliverables/(?P<kind>[a-z]+)\.zip$",
+        BatchDeliverableView.as_view(),
+        name="batch-deliverable-zip",
+    ),
     *router.urls,
     # Anything else under /api/ is answered in JSON too, never with Django's HTML page.
     re_path(r"^.*$", views.no_such_endpoint),

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "runs",
     "findings",
     "reports",
+    "deliverables",
     "api",
     # Last: its post_migrate handler gives the role groups every app's permissions.
     "ops",
@@ -259,3 +260,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("CHOWDA_LOG_LEVEL", default="INFO")},
 }
+
+# --- Deliveries (deliverables/) ---
+# Where a curator may deliver a batch, by name: name=/absolute/folder or name=s3://bucket/prefix, comma-separated
+# (e.g. "catalog=/srv/deliveries,aapb=s3://aapb-deliveries/chowda"). A curator chooses a name, never a path.
+DELIVERY_DESTINATIONS = env.dict("CHOWDA_DELIVERY_DESTINATIONS", default={})
+# The S3-compatible store of s3:// destinations (empty: AWS); credentials come from the standard AWS_* variables.
+DELIVERY_S3_ENDPOINT_URL = env.str("CHOWDA_DELIVERY_S3_ENDPOINT_URL", default="")

@@ -15,5 +15,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("", include("runs.urls")),
     path("", include("findings.urls")),
+    path("", include("deliverables.urls")),
     path("reports/", include("reports.urls")),
 ]

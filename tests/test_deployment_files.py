@@ -68,6 +68,7 @@ def test_the_dockerfile_copies_every_django_app():
         "runs",
         "findings",
         "reports",
+        "deliverables",
         "api",
         "templates",
     ):

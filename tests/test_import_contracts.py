@@ -14,6 +14,7 @@ PACKAGES = [
     "runs",
     "findings",
     "reports",
+    "deliverables",
     "api",
     "ops",
     "demo_apps",

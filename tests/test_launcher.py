@@ -1,5 +1,6 @@
 """The one-command launcher with the demo: everything starts, the demo batch runs, Ctrl-C leaves nothing behind."""
 
+import json
 import os
 import re
 import signal
@@ -104,6 +105,19 @@ def test_the_demo_starts_runs_and_stops_cleanly(tmp_path):
         assert {run.status for run in runs.values()} == {Status.SUCCEEDED}
         assert broken.status == Status.FAILED
         assert "Cannot read" in broken.error and "broken.wav" in broken.error
+        # The demo delivers to its own folder (docs/deliverables.md): mark the finals, deliver their captions.
+        batch_id = live_path.split("/")[2]
+        api_headers = {"X-CSRFToken": session.cookies["csrftoken"], "Referer": f"{base}/"}
+        session.post(f"{base}/api/batches/{batch_id}/mark-final/", headers=api_headers)
+        delivered = session.post(
+            f"{base}/api/batches/{batch_id}/deliver/",
+            json={"destination": "demo", "kinds": ["vtt"]},
+            headers=api_headers,
+        )
+        assert delivered.status_code == 202, delivered.text
+        manifest = tmp_path / "var" / "deliveries" / f"batch-{batch_id}" / "manifest.json"
+        wait_for(manifest.exists, 20, "the demo delivery's manifest")
+        assert len(json.loads(manifest.read_text())["files"]) == 5
 
         children = children_of(launcher.pid)
         assert len(children) == 5

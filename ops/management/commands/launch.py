@@ -55,6 +55,9 @@ class Command(BaseCommand):
             call_command("migrate", verbosity=0, interactive=False)
             call_command("collectstatic", verbosity=0, interactive=False)
             app_urls = self._demo_apps(launcher, demo_port) if demo else {}
+            if demo and not os.environ.get("CHOWDA_DELIVERY_DESTINATIONS"):
+                # The demo delivers to a folder beside its data; Daphne and the worker read it from the environment.
+                os.environ["CHOWDA_DELIVERY_DESTINATIONS"] = f"demo={data_dir / 'deliveries'}"
             launcher.need_port("Daphne", host, port, "--port or CHOWDA_PORT")
             launcher.start(
                 Service(
