@@ -17,6 +17,7 @@ from pipelines.models import Pipeline, PipelineStep
 from pipelines.services import pipeline_replace_steps
 from pipelines.validation import pipeline_warnings, step_problems
 from runs.models import RUN_STATUSES, Run, Status, StepRun
+from runs.services import DEFAULT_PILOT_SEED, Pilot
 
 # SQLite allows 999 variables per query; stay under it when looking ids up.
 LOOKUP_CHUNK = 900
@@ -589,6 +590,57 @@ class StartResultSerializer(serializers.Serializer):
     without_input = serializers.ListField(
         child=serializers.CharField(), help_text="GUIDs of files that have no output in the input batch."
     )
+    pilot = serializers.CharField(help_text="Which files a pilot took (empty when every file still to run started).")
+    unstarted = serializers.IntegerField(help_text="Files still to run that a pilot left for a later start.")
+    overridden = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Positions of the steps whose parameters this start overrode."
+    )
+
+
+class PilotSerializer(serializers.Serializer):
+    """Exactly one of ``first``, ``guids`` and ``sample``."""
+
+    first = serializers.IntegerField(required=False, min_value=1, help_text="The first N files still to run, by GUID.")
+    guids = serializers.ListField(
+        child=serializers.CharField(), required=False, allow_empty=False, help_text="The files with these GUIDs."
+    )
+    sample = serializers.IntegerField(
+        required=False, min_value=1, help_text="A random sample of N of the files still to run."
+    )
+    seed = serializers.IntegerField(
+        required=False, default=DEFAULT_PILOT_SEED, help_text="The sample's seed: the same seed draws the same files."
+    )
+
+
+class StartRequestSerializer(serializers.Serializer):
+    """What a start may choose; an empty body starts every file still to run with the pipeline's parameters."""
+
+    pilot = PilotSerializer(required=False, help_text="Start only some of the files still to run.")
+    overrides = serializers.DictField(
+        child=serializers.DictField(),
+        required=False,
+        help_text='Parameters to change for this start only, by step position: {"1": {"threshold": 0.2}}.',
+    )
+
+    def validate_overrides(self, value: dict) -> dict[int, dict]:
+        try:
+            return {int(position): values for position, values in value.items()}
+        except ValueError:
+            raise serializers.ValidationError(
+                'Name each step by its position, a whole number, as in {"1": {"threshold": 0.2}}.'
+            ) from None
+
+    def start_choices(self) -> dict:
+        """The keyword arguments of ``batch_start``."""
+        pilot = self.validated_data.get("pilot")
+        if pilot:
+            pilot = Pilot(
+                first=pilot.get("first"),
+                guids=tuple(pilot.get("guids", ())),
+                sample=pilot.get("sample"),
+                seed=pilot["seed"],
+            )
+        return {"pilot": pilot or None, "overrides": self.validated_data.get("overrides") or None}
 
 
 class CountResultSerializer(serializers.Serializer):

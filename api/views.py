@@ -304,17 +304,23 @@ class BatchViewSet(CrudViewSet):
         self.reload(serializer)
 
     @extend_schema(
-        summary="Start a run for every file that has none queued, running or succeeded.",
+        summary="Start a run for every file that has none queued, running or succeeded, or for a pilot of them.",
         description="Files whose last run failed or was cancelled start again from the first step. "
-        "409 when nothing can start: the batch has no pipeline, a step cannot run, or every file is "
-        "already queued, running or done.",
-        request=None,
-        responses={200: serializers.StartResultSerializer, 409: ERRORS["409"]},
+        "With `pilot`, only the files it chooses among those start (the first N by GUID, listed GUIDs, or a "
+        "seeded random sample); the others wait for a later start. `overrides` changes step parameters for "
+        "this start only, checked against the app's metadata as the pipeline's are. "
+        "400 for a malformed body; 409 when nothing can start: the batch has no pipeline, a step cannot run, "
+        "an override or a pilot GUID is wrong, or every file is already queued, running or done.",
+        request=serializers.StartRequestSerializer,
+        responses={200: serializers.StartResultSerializer, 400: ERRORS["400"], 409: ERRORS["409"]},
     )
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
+        batch = self.get_object()
+        choices = serializers.StartRequestSerializer(data=request.data)
+        choices.is_valid(raise_exception=True)
         try:
-            result = batch_start(self.get_object())
+            result = batch_start(batch, **choices.start_choices())
         except RunnerError as exc:
             raise Conflict(str(exc)) from None
         if not result:

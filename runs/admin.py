@@ -10,6 +10,7 @@ from batches.models import Batch
 from batches.services import batch_combine, batch_duplicate
 from chowda_site.admin_lists import BoundedIdsAdmin
 from runs.downloads import zip_response
+from runs.forms import StartForm
 from runs.models import RUN_STATUSES, Run, Status, StepRun
 from runs.selectors import files_to_start, runs_to_cancel, runs_to_retry, with_progress, with_run_counts
 from runs.services import RunnerError, batch_cancel, batch_retry_failed, batch_start, runs_cancel
@@ -254,6 +255,8 @@ class BatchAdmin(BoundedIdsAdmin):
 
     @admin.action(description="Start the selected batches", permissions=["run_batch"])
     def start(self, request, queryset):
+        if len(queryset) == 1 and queryset[0].pipeline_id:
+            return self._start_one(request, queryset)
         return self._confirm_then(
             request,
             queryset,
@@ -262,6 +265,33 @@ class BatchAdmin(BoundedIdsAdmin):
             describe=lambda b, n: f"{n} file(s) will start" + ("" if b.pipeline_id else " — but it has no pipeline"),
             act=batch_start,
         )
+
+    def _start_one(self, request, queryset):
+        """One batch: the confirmation page also offers a pilot and parameter overrides for this start."""
+        batch = queryset[0]
+        confirmed = "confirm" in request.POST
+        form = StartForm(request.POST if confirmed else None, batch=batch)
+        if confirmed and form.is_valid():
+            try:
+                result = batch_start(batch, pilot=form.pilot(), overrides=form.overrides())
+            except RunnerError as exc:
+                form.add_error(None, str(exc))  # shown above the form, with what the curator typed kept
+            else:
+                level = messages.SUCCESS if result else messages.WARNING
+                self.message_user(request, f"{batch.name}: {result.sentence}", level)
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Start the selected batch?",
+            "verb": "Start",
+            "rows": [(batch, f"{files_to_start(batch).count()} file(s) will start, or the pilot you choose below")],
+            "queryset": queryset,
+            "form": form,
+            "opts": self.model._meta,
+            "action": request.POST["action"],
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/batches/batch/confirm_run_action.html", context)
 
     @admin.action(description="Cancel the selected batches", permissions=["run_batch"])
     def cancel(self, request, queryset):

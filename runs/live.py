@@ -209,6 +209,26 @@ def _timing(batch: Batch, columns: list[dict], counts: dict[str, int], total: in
     }
 
 
+def run_parameters(run: Run) -> list[dict]:
+    """Each step's parameters as the run used them, the pipeline's own apart from those overridden at start."""
+    rows = []
+    for step in run.pipeline_snapshot:
+        overrides = step.get("overrides", {})
+        own = step.get("pipeline_parameters", step.get("parameters", {}))
+        rows.append(
+            {
+                "position": step["position"],
+                "app": step["app_name"],
+                "pipeline": {name: value for name, value in own.items() if name not in overrides},
+                "overrides": [
+                    {"name": name, "value": value, "replaced": name in own, "was": own.get(name)}
+                    for name, value in overrides.items()
+                ],
+            }
+        )
+    return rows
+
+
 def run_snapshot(run: Run) -> dict:
     """A run and all its steps, with links to their MMIF and what each app added."""
     run = Run.objects.select_related("media_file", "batch").get(pk=run.pk)

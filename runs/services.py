@@ -6,14 +6,16 @@ Status changes are conditional UPDATEs (``WHERE status IN ...``) so a cancel and
 can race without one undoing the other; what a step does to its run is in transitions.py.
 """
 
+import random
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from batches.models import Batch
+from batches.models import Batch, validate_guid
 from chowda_site.insert_select import insert_select
 from clams_apps.parameters import InvalidParameters, query_params
 from pipelines.models import Pipeline
@@ -39,6 +41,11 @@ class StartResult:
     input_from: str = "in the input batch"
     # Redis could not be reached: the runs wait, pending, and are sent once it is back.
     queue_down: bool = False
+    # A pilot: which files it took ("the first 2 by GUID"), and how many still wait for a later Start.
+    pilot: str = ""
+    unstarted: int = 0
+    # Step positions whose parameters were overridden for this start.
+    overridden: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return self.started > 0
@@ -46,6 +53,11 @@ class StartResult:
     @property
     def sentence(self) -> str:
         missing = len(self.without_input)
+        if not self.started and self.pilot and not missing:
+            return (
+                f"Nothing was started: none of the pilot's files ({self.pilot}) is still to run; "
+                f"{self.unstarted} other file(s) wait for the next Start."
+            )
         if not self.started:
             if missing:
                 return (
@@ -56,6 +68,11 @@ class StartResult:
                 return f"Nothing was started: all {self.already} file(s) are already queued, running or done."
             return "Nothing was started: the batch has no media files; import some into it first."
         said = f"Started {self.started} file(s)"
+        if self.pilot:
+            said += f" as a pilot ({self.pilot}); {self.unstarted} more wait for the next Start"
+        if self.overridden:
+            steps = ", ".join(str(position) for position in self.overridden)
+            said += f", with parameters of step {steps} overridden for this start"
         if self.already:
             said += f"; {self.already} already queued, running or done"
         if missing:
@@ -80,18 +97,83 @@ class RunsChanged:
         return self.count > 0
 
 
-def pipeline_snapshot(pipeline: Pipeline) -> list[dict]:
+# A pilot larger than this is a start of the batch, not a pilot (and its GUIDs would not fit one query).
+PILOT_MAX_FILES = 10_000
+DEFAULT_PILOT_SEED = 1
+
+
+@dataclass(frozen=True)
+class Pilot:
+    """Which of the files still to run a start takes: the first ``first`` by GUID, the listed ``guids``, or a
+    random ``sample`` of that many, drawn with ``seed`` (the same seed draws the same files again)."""
+
+    first: int | None = None
+    guids: tuple[str, ...] = ()
+    sample: int | None = None
+    seed: int = DEFAULT_PILOT_SEED
+
+    def check(self) -> None:
+        """Raises RunnerError saying what is wrong with this choice, and what to write instead."""
+        if [self.first is not None, bool(self.guids), self.sample is not None].count(True) != 1:
+            raise RunnerError(
+                "Choose the pilot's files one way: the first N files, a list of GUIDs, or a random sample of N."
+            )
+        size = len(self.guids) if self.guids else (self.first if self.first is not None else self.sample)
+        if size < 1 or size > PILOT_MAX_FILES:
+            raise RunnerError(
+                f"A pilot takes between 1 and {PILOT_MAX_FILES:,} files, not {size:,}; "
+                "to run more, start the whole batch."
+            )
+        malformed = []
+        for guid in self.guids:
+            try:
+                validate_guid(guid)
+            except ValidationError:
+                malformed.append(guid)
+        if malformed:
+            raise RunnerError(
+                f"Nothing was started: {_few(malformed)} is not a GUID (letters, digits, '.', '_', ':' or '-', "
+                "starting with a letter or digit). Correct the list and start again."
+            )
+
+    @property
+    def description(self) -> str:
+        if self.first:
+            return f"the first {self.first} by GUID"
+        if self.sample:
+            return f"a random sample of {self.sample}, seed {self.seed}"
+        return f"{len(self.guids)} listed GUID(s)"
+
+
+def _few(items: list[str]) -> str:
+    return ", ".join(items[:10]) + (f" and {len(items) - 10} more" if len(items) > 10 else "")
+
+
+def pipeline_snapshot(pipeline: Pipeline, overrides: dict[int, dict] | None = None) -> list[dict]:
     """The pipeline's steps and parameters as a run will keep them.
 
-    Raises RunnerError if a step cannot run: no steps, an app disabled or without
-    metadata, or parameters the app does not accept.
+    ``overrides`` changes some parameters of some steps (by position) for this start only: each step's
+    parameters are then the pipeline's with the overrides on top, checked against the app's metadata as
+    the pipeline's own are; the snapshot keeps which names were overridden (``overrides``).
+    Raises RunnerError if a step cannot run: no steps, an app disabled or without metadata, parameters
+    the app does not accept, or an override for a step the pipeline does not have.
     """
+    overrides = overrides or {}
     steps = list(pipeline.steps.select_related("app").order_by("position"))
     if not steps:
         raise RunnerError(f"Pipeline '{pipeline.name}' has no steps: add at least one app to it first.")
-    problems = []
+    positions = [step.position for step in steps]
+    unknown = sorted(set(overrides) - set(positions))
+    if unknown:
+        raise RunnerError(
+            f"Pipeline '{pipeline.name}' has no step {', '.join(map(str, unknown))}; its steps are "
+            f"{', '.join(map(str, positions))}. Override the parameters of one of those."
+        )
+    problems, own = [], {}
     for step in steps:
         app, label = step.app, f"Step {step.position} ({step.app.name})"
+        own[step.position] = step.parameters
+        step.parameters = {**step.parameters, **overrides.get(step.position, {})}
         if not app.enabled:
             problems.append(f"{label}: the app is disabled; enable it or remove the step.")
         elif app.app_metadata is None:
@@ -111,13 +193,21 @@ def pipeline_snapshot(pipeline: Pipeline) -> list[dict]:
             "endpoint": step.app.endpoint,
             "app_identifier": step.app.app_metadata.identifier,
             "parameters": step.parameters,
+            **(
+                {"overrides": overrides[step.position], "pipeline_parameters": own[step.position]}
+                if overrides.get(step.position)
+                else {}
+            ),
         }
         for step in steps
     ]
 
 
-def batch_start(batch: Batch) -> StartResult:
-    """Start a run for every file of the batch that has no queued, running or succeeded run in it.
+def batch_start(batch: Batch, *, pilot: Pilot | None = None, overrides: dict[int, dict] | None = None) -> StartResult:
+    """Start a run for every file of the batch that has no queued, running or succeeded run in it
+    (with ``pilot``, only for the files it chooses among those; the others wait for a later start).
+
+    ``overrides`` changes step parameters for the runs of this start only (see ``pipeline_snapshot``).
 
     Files whose last run failed or was cancelled start again from the first step.
     With an input batch, each file starts from that batch's latest successful output; with an input
@@ -131,9 +221,12 @@ def batch_start(batch: Batch) -> StartResult:
         )
         if batch.pipeline is None:
             raise RunnerError(f"Batch '{batch.name}' has no pipeline: choose one on the batch's page, then start it.")
-        snapshot = pipeline_snapshot(batch.pipeline)
-        result = StartResult()
-        rows = files_to_start(batch).annotate(
+        snapshot = pipeline_snapshot(batch.pipeline, overrides)
+        result = StartResult(overridden=sorted(position for position, values in (overrides or {}).items() if values))
+        candidates = files_to_start(batch)
+        if pilot is not None:
+            candidates, result.pilot, result.unstarted = _pilot_files(batch, candidates, pilot)
+        rows = candidates.annotate(
             file_id=F("pk"),
             sort_key=F("guid"),
             previous_id=Subquery(_current_run(batch, "pk")),
@@ -164,7 +257,7 @@ def batch_start(batch: Batch) -> StartResult:
             returning=True,
         )
         result.started = len(new_ids)
-        result.already = batch.media_files.count() - result.started - len(result.without_input)
+        result.already = batch.media_files.count() - result.started - len(result.without_input) - result.unstarted
         if new_ids:
             new_runs = Run.objects.filter(batch=batch, pk__range=(new_ids[0], new_ids[-1]))
             Run.objects.filter(pk__in=new_runs.filter(retry_of__isnull=False).values("retry_of")).update(
@@ -185,6 +278,29 @@ def batch_start(batch: Batch) -> StartResult:
             events.runs_changed(new_ids, batch_id=batch.pk)
             transaction.on_commit(lambda: setattr(result, "queue_down", not _send_first(batch)))
     return result
+
+
+def _pilot_files(batch: Batch, candidates: QuerySet, pilot: Pilot) -> tuple[QuerySet, str, int]:
+    """The pilot's files among the files still to run, how to say which they are, and how many others wait.
+
+    Raises RunnerError, starting nothing, naming listed GUIDs that are not in the batch.
+    """
+    pilot.check()
+    waiting = list(candidates.order_by("guid").values_list("pk", "guid"))
+    if pilot.guids:
+        listed = set(pilot.guids)
+        unknown = sorted(listed - set(batch.media_files.filter(guid__in=listed).values_list("guid", flat=True)))
+        if unknown:
+            raise RunnerError(
+                f"Nothing was started: batch '{batch.name}' has no file {_few(unknown)}. "
+                "Add those files to the batch, or leave them out of the pilot."
+            )
+        chosen = [pk for pk, guid in waiting if guid in listed]
+    elif pilot.first:
+        chosen = [pk for pk, _ in waiting[: pilot.first]]
+    else:
+        chosen = [pk for pk, _ in random.Random(pilot.seed).sample(waiting, min(pilot.sample, len(waiting)))]
+    return candidates.filter(pk__in=chosen), pilot.description, len(waiting) - len(chosen)
 
 
 def _current_run(batch: Batch, column: str) -> QuerySet:

@@ -80,6 +80,7 @@ def run_live(request, pk: int):
             "title": f"{run.media_file.guid} in {run.batch.name}",
             "run": run,
             "snapshot": live.run_snapshot(run),
+            "parameters": live.run_parameters(run),
             "opts": Run._meta,
         },
     )

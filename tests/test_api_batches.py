@@ -100,6 +100,9 @@ def test_start_says_how_many_files_started(api, pipeline):
         "started": 2,
         "already": 1,
         "without_input": [],
+        "pilot": "",
+        "unstarted": 0,
+        "overridden": [],
     }
     assert Run.objects.filter(batch=batch, status__in=ACTIVE_STATUSES).count() == 2
 

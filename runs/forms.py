@@ -1,0 +1,100 @@
+"""The start form: which files a start takes (all, or a pilot) and which step parameters it overrides."""
+
+import json
+
+from django import forms
+
+from batches.models import Batch
+from runs.services import DEFAULT_PILOT_SEED, Pilot
+
+ALL_FILES = "all"
+PILOT_CHOICES = [
+    (ALL_FILES, "every file still to run"),
+    ("first", "a pilot: the first N files, by GUID"),
+    ("sample", "a pilot: a random sample of N files"),
+    ("guids", "a pilot: the files listed below"),
+]
+
+
+class StartForm(forms.Form):
+    """Parses the start choices for one batch; ``pilot`` and ``overrides`` give them to ``batch_start``."""
+
+    # Not required: a confirmation without it (a script, an older page) starts every file, as before.
+    files = forms.ChoiceField(
+        choices=PILOT_CHOICES, initial=ALL_FILES, required=False, widget=forms.RadioSelect, label="Start"
+    )
+    size = forms.IntegerField(required=False, min_value=1, label="N", help_text="How many files the pilot takes.")
+    seed = forms.IntegerField(
+        required=False,
+        initial=DEFAULT_PILOT_SEED,
+        label="Seed",
+        help_text="The same seed draws the same sample again.",
+    )
+    guids = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        label="GUIDs",
+        help_text="One per line, or separated by commas or spaces.",
+    )
+
+    def __init__(self, *args, batch: Batch, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.steps = list(batch.pipeline.steps.select_related("app").order_by("position")) if batch.pipeline else []
+        for step in self.steps:
+            self.fields[f"step_{step.position}"] = forms.CharField(
+                required=False,
+                label=f"Step {step.position} ({step.app.name}): override parameters",
+                help_text=(
+                    'For this start only, as a JSON object, for example {"threshold": 0.2}. '
+                    f"The pipeline's own: {json.dumps(step.parameters) if step.parameters else 'none'}."
+                ),
+                widget=forms.TextInput(attrs={"size": 60}),
+            )
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("files")
+        if kind in ("first", "sample") and not data.get("size"):
+            self.add_error("size", "Say how many files the pilot takes.")
+        if kind == "guids" and not self.guid_list():
+            self.add_error("guids", "List the GUIDs of the files the pilot takes.")
+        for step in self.steps:
+            name = f"step_{step.position}"
+            text = (data.get(name) or "").strip()
+            if not text:
+                data[name] = {}
+                continue
+            try:
+                values = json.loads(text)
+            except ValueError:
+                values = None
+            if not isinstance(values, dict):
+                self.add_error(
+                    name,
+                    'Write the overrides as a JSON object of parameter names and values, as in {"threshold": 0.2}.',
+                )
+            else:
+                data[name] = values
+        return data
+
+    def guid_list(self) -> tuple[str, ...]:
+        text = self.cleaned_data.get("guids") or ""
+        return tuple(dict.fromkeys(text.replace(",", " ").split()))
+
+    def pilot(self) -> Pilot | None:
+        kind = self.cleaned_data.get("files") or ALL_FILES
+        if kind == "first":
+            return Pilot(first=self.cleaned_data["size"])
+        if kind == "sample":
+            seed = self.cleaned_data.get("seed")
+            return Pilot(sample=self.cleaned_data["size"], seed=DEFAULT_PILOT_SEED if seed is None else seed)
+        if kind == "guids":
+            return Pilot(guids=self.guid_list())
+        return None
+
+    def overrides(self) -> dict[int, dict]:
+        return {
+            step.position: self.cleaned_data[f"step_{step.position}"]
+            for step in self.steps
+            if self.cleaned_data.get(f"step_{step.position}")
+        }
