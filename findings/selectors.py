@@ -103,7 +103,10 @@ def label_counts(summary: MmifSummary) -> dict[tuple[str, str, str], int]:
 
 def compare(left: MmifSummary, right: MmifSummary) -> list[dict]:
     """Rows of (app, type, label) with each side's count, in order of app, type, then label."""
-    left_counts, right_counts = label_counts(left), label_counts(right)
+    return _rows(label_counts(left), label_counts(right))
+
+
+def _rows(left_counts: dict, right_counts: dict) -> list[dict]:
     return [
         {
             "app": app,
@@ -116,3 +119,120 @@ def compare(left: MmifSummary, right: MmifSummary) -> list[dict]:
         for key in sorted(set(left_counts) | set(right_counts))
         for app, kind, label in [key]
     ]
+
+
+# A comparison reads one summary per file and side: a pilot is small, and a page of this many stays quick.
+COMPARE_FILES_MAX = 200
+
+
+@dataclass
+class FileComparison:
+    guid: str
+    left: Run
+    right: Run
+    left_count: int
+    right_count: int
+    left_seconds: float
+    right_seconds: float
+
+
+@dataclass
+class BatchComparison:
+    """Two batches' results on the files both have run successfully: annotation counts per app, type and label
+    added up over those files (``rows``, as ``compare`` makes them), app time per file, and each side's parameters."""
+
+    rows: list[dict]
+    files: list[FileComparison]
+    left_parameters: list[list[dict]]
+    right_parameters: list[list[dict]]
+    left_seconds: float
+    right_seconds: float
+    left_only: int
+    right_only: int
+    truncated: bool
+
+
+def _succeeded(batch) -> dict[str, Run]:
+    runs = (
+        Run.objects.current()
+        .filter(batch=batch, status=Status.SUCCEEDED)
+        .exclude(final_mmif="")
+        .select_related("media_file")
+    )
+    return {run.media_file.guid: run for run in runs}
+
+
+def _app_seconds(runs: list[Run]) -> dict[int, float]:
+    seconds: dict[int, float] = defaultdict(float)
+    for run_id, duration in StepRun.objects.filter(run__in=runs, duration__isnull=False).values_list(
+        "run_id", "duration"
+    ):
+        seconds[run_id] += duration
+    return seconds
+
+
+def _parameter_sets(runs: list[Run]) -> list[list[dict]]:
+    """The distinct step parameters these runs used (a batch whose pilot overrode some has two sets)."""
+    sets: list[list[dict]] = []
+    for run in runs:
+        steps = [
+            {
+                "position": s["position"],
+                "app": s["app_name"],
+                "parameters": s["parameters"],
+                "overrides": s.get("overrides"),
+            }
+            for s in run.pipeline_snapshot
+        ]
+        if steps not in sets:
+            sets.append(steps)
+    return sets
+
+
+def compare_batches(left_batch, right_batch) -> BatchComparison:
+    """Compare two batches over the files both have run successfully (at most ``COMPARE_FILES_MAX``, by GUID).
+
+    Raises ``FindingsError`` when they have no such file in common, or a MMIF cannot be read.
+    """
+    left_runs, right_runs = _succeeded(left_batch), _succeeded(right_batch)
+    common = sorted(set(left_runs) & set(right_runs))
+    if not common:
+        raise FindingsError(
+            f"Batches '{left_batch.name}' and '{right_batch.name}' have no file that succeeded in both: "
+            "run the same files in both (for a pilot, list the same GUIDs), then compare."
+        )
+    shown = common[:COMPARE_FILES_MAX]
+    pairs = [(left_runs[guid], right_runs[guid]) for guid in shown]
+    seconds = _app_seconds([run for pair in pairs for run in pair])
+    left_total: dict = defaultdict(int)
+    right_total: dict = defaultdict(int)
+    files = []
+    for guid, (left, right) in zip(shown, pairs, strict=True):
+        left_counts = label_counts(mmif_summary(left.final_mmif.name))
+        right_counts = label_counts(mmif_summary(right.final_mmif.name))
+        for key, count in left_counts.items():
+            left_total[key] += count
+        for key, count in right_counts.items():
+            right_total[key] += count
+        files.append(
+            FileComparison(
+                guid,
+                left,
+                right,
+                sum(n for (_, _, label), n in left_counts.items() if not label),
+                sum(n for (_, _, label), n in right_counts.items() if not label),
+                seconds[left.pk],
+                seconds[right.pk],
+            )
+        )
+    return BatchComparison(
+        rows=_rows(left_total, right_total),
+        files=files,
+        left_parameters=_parameter_sets([left for left, _ in pairs]),
+        right_parameters=_parameter_sets([right for _, right in pairs]),
+        left_seconds=sum(f.left_seconds for f in files),
+        right_seconds=sum(f.right_seconds for f in files),
+        left_only=len(set(left_runs) - set(right_runs)),
+        right_only=len(set(right_runs) - set(left_runs)),
+        truncated=len(common) > len(shown),
+    )

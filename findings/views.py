@@ -5,10 +5,11 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.files.storage import default_storage
 from django.shortcuts import get_object_or_404, render
 
-from batches.models import MediaFile
+from batches.models import Batch, MediaFile
+from findings import selectors
 from findings.media import media_response, player_source
 from findings.reader import MmifReadError, annotation_page
-from findings.selectors import FindingsError, compare, mmif_summary, run_sources, runs_of_file
+from findings.selectors import COMPARE_FILES_MAX, FindingsError, compare, mmif_summary, run_sources, runs_of_file
 from findings.tables import RowMaker
 from runs.models import Run
 
@@ -126,6 +127,36 @@ def compare_runs(request, pk: int):
         except FindingsError as exc:
             context["problem"] = str(exc)
     return render(request, "findings/compare.html", context)
+
+
+@can_view_runs
+def compare_batches(request, pk: int):
+    """A pilot's results beside another batch's on the same files: counts per app, type and label, and app time."""
+    batch = get_object_or_404(Batch.objects.select_related("pipeline"), pk=pk)
+    others = Batch.objects.exclude(pk=batch.pk).select_related("pipeline").order_by("-pk")
+    if batch.pipeline_id:
+        others = others.filter(pipeline_id=batch.pipeline_id)
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Compare batch {batch.name} with another",
+        "batch": batch,
+        "other_batches": others[:100],
+        "opts": Batch._meta,
+        "comparison": None,
+        "files_max": COMPARE_FILES_MAX,
+    }
+    other_id = request.GET.get("with")
+    if other_id:
+        other = Batch.objects.filter(pk=int(other_id)).first() if other_id.isdigit() and len(other_id) < 19 else None
+        if other is None:
+            context["problem"] = f"There is no batch {other_id}: pick one from the list."
+            return render(request, "findings/compare_batches.html", context, status=404)
+        context["other"] = other
+        try:
+            context["comparison"] = selectors.compare_batches(batch, other)
+        except FindingsError as exc:
+            context["problem"] = str(exc)
+    return render(request, "findings/compare_batches.html", context)
 
 
 def summary_of(run: Run):

@@ -215,3 +215,33 @@ def test_the_command_starts_a_pilot_with_an_override(batch, capsys):
 
     assert "Started 2 file(s) as a pilot (a random sample of 2, seed 3); 4 more wait" in capsys.readouterr().out
     assert step_parameters(batch) == [{"label": "cli"}] * 2
+
+
+def test_a_pilot_compares_with_the_same_files_run_with_the_pipelines_own_parameters(batch, viewer_client):
+    default = BatchFactory(name="Default", pipeline=batch.pipeline, media_files=list(batch.media_files.all()))
+    batch_start(batch, pilot=Pilot(first=2), overrides={1: {"label": "pilot"}})
+    batch_start(default, pilot=Pilot(guids=("cpb-aacip-1", "cpb-aacip-2", "cpb-aacip-3")))
+    wait_until_finished(batch)
+    wait_until_finished(default)
+
+    page = viewer_client.get(reverse("findings:compare_batches", args=[batch.pk]), {"with": default.pk})
+
+    assert page.status_code == 200
+    comparison = page.context["comparison"]
+    assert [file.guid for file in comparison.files] == ["cpb-aacip-1", "cpb-aacip-2"]
+    assert (comparison.left_only, comparison.right_only) == (0, 1)
+    labels = {(row["label"], row["left"], row["right"]) for row in comparison.rows if row["label"]}
+    assert labels == {("pilot", 2, 0), ("one", 0, 2)}
+    assert comparison.left_parameters[0][0]["overrides"] == {"label": "pilot"}
+    assert comparison.right_parameters[0][0]["overrides"] is None
+    assert comparison.left_seconds > 0 and comparison.right_seconds > 0
+    html = page.content.decode()
+    assert "compare the two runs" in html
+
+
+def test_comparing_batches_without_a_file_in_common_says_what_to_do(batch, viewer_client):
+    other = BatchFactory(name="Elsewhere", pipeline=batch.pipeline, media_files=[MediaFileFactory()])
+
+    page = viewer_client.get(reverse("findings:compare_batches", args=[batch.pk]), {"with": other.pk})
+
+    assert "have no file that succeeded in both: run the same files in both" in page.content.decode()
