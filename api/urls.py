@@ -15,6 +15,7 @@ from api.deliverables import (
     RunDeliverableView,
     RunMarkFinalView,
 )
+from api.inputs import BatchFromLatestView, BatchFromRunsView, BatchInputsUploadView
 from api.reports import AppStatisticsView, BatchReportView
 
 app_name = "api"
@@ -37,6 +38,9 @@ docs = login_required(SpectacularSwaggerView.as_view(url_name="api:schema"))
 
 urlpatterns = [
     path("schema/", schema, name="schema"),
+    path("batches/from-runs/", BatchFromRunsView.as_view(), name="batch-from-runs"),
+    path("batches/from-latest-mmif/", BatchFromLatestView.as_view(), name="batch-from-latest"),
+    re_path(r"^batches/(?P<pk>[^/.]+)/inputs/$", BatchInputsUploadView.as_view(), name="batch-inputs"),
     path("docs/", docs, name="docs"),
     # The router would add a slash after the file name.
     re_path(

@@ -52,15 +52,23 @@ def ask_then_create(modeladmin, request, queryset: QuerySet, *, form_class, titl
     return ask_then_do(modeladmin, request, queryset, form_class=form_class, title=title, do=created)
 
 
-def ask_then_do(modeladmin, request, queryset: QuerySet, *, form_class, title, do):
+def ask_then_do(modeladmin, request, queryset: QuerySet, *, form_class, title, do, refusals=()):
     """Show an intermediate form for an admin action; on a valid submit call ``do(data, queryset)`` and
     show the sentence it returns. Returns the page to show, or None to go back to the change list.
+
+    An exception of a class in ``refusals`` (the service refused, changing nothing) is shown above the
+    form again, with what the curator chose kept.
     """
     if "apply" in request.POST:
         form = form_class(request.POST)
         if form.is_valid():
-            modeladmin.message_user(request, do(form.cleaned_data, queryset), messages.SUCCESS)
-            return None
+            try:
+                said = do(form.cleaned_data, queryset)
+            except refusals as exc:
+                form.add_error(None, str(exc))
+            else:
+                modeladmin.message_user(request, said, messages.SUCCESS)
+                return None
     else:
         form = form_class()
     context = {

@@ -220,6 +220,8 @@ CELERY_WORKER_CONCURRENCY = env.int("CHOWDA_WORKER_CONCURRENCY", default=16)
 
 # The dispatcher (runs/dispatcher.py) keeps at most this many runs of each batch in the queue or
 # running, so every active batch progresses and a cancel has little to take back.
+# The largest MMIF upload (a file or a zip, counted unpacked) that may become a batch's inputs (runs/inputs.py).
+INPUT_UPLOAD_MAX_BYTES = env.int("CHOWDA_INPUT_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
 DISPATCH_WINDOW = env.int("CHOWDA_DISPATCH_WINDOW", default=2 * CELERY_WORKER_CONCURRENCY)
 # Seconds between the dispatcher's rounds in each worker (it also runs when a run starts or ends).
 DISPATCH_INTERVAL = env.float("CHOWDA_DISPATCH_INTERVAL", default=5.0)

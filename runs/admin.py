@@ -1,14 +1,19 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from batches.admin import NewBatchForm, ask_then_create
+from batches.admin import MediaFileAdmin, NewBatchForm, ask_then_create, ask_then_do
 from batches.models import Batch
 from batches.services import batch_combine, batch_duplicate
 from chowda_site.admin_lists import BoundedIdsAdmin
+from pipelines.models import Pipeline
+from runs import inputs
 from runs.downloads import zip_response
 from runs.forms import StartForm
 from runs.models import RUN_STATUSES, Run, Status, StepRun
@@ -217,14 +222,45 @@ class BatchAdmin(BoundedIdsAdmin):
         if not batch.pk:
             return "—"
         return format_html(
-            '<a href="{}">Watch it live</a> · <a href="{}">Download the final MMIF of every succeeded file (zip)</a>',
+            '<a href="{}">Watch it live</a> · <a href="{}">Download the final MMIF of every succeeded file (zip)</a>'
+            ' · <a href="{}" id="upload-inputs">Upload MMIF to start from</a>',
             reverse("runs:batch_live", args=[batch.pk]),
             reverse("runs:batch_mmif_zip", args=[batch.pk]),
+            reverse("admin:batches_batch_upload_inputs", args=[batch.pk]),
         )
 
     @admin.display(description="live")
     def live(self, batch):
         return format_html('<a href="{}">watch</a>', reverse("runs:batch_live", args=[batch.pk]))
+
+    def get_urls(self):
+        upload = self.admin_site.admin_view(self.upload_inputs_view)
+        return [path("<int:pk>/inputs/", upload, name="batches_batch_upload_inputs"), *super().get_urls()]
+
+    def upload_inputs_view(self, request, pk: int):
+        """Upload MMIF made elsewhere (a file named after a GUID, or a zip of them) for the batch's files to start
+        from."""
+        batch = get_object_or_404(Batch, pk=pk)
+        if not self.has_change_permission(request, batch):
+            raise PermissionDenied
+        form = UploadInputsForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = inputs.batch_inputs_upload(batch, form.cleaned_data["file"], created_by=request.user)
+            except inputs.InputsError as exc:
+                form.add_error("file", str(exc))
+            else:
+                self.message_user(request, result.sentence, messages.SUCCESS)
+                return redirect("admin:batches_batch_change", batch.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Upload MMIF for batch {batch.name} to start from",
+            "form": form,
+            "batch": batch,
+            "opts": self.model._meta,
+            "inputs": batch.inputs.select_related("media_file").order_by("media_file__guid")[:100],
+        }
+        return TemplateResponse(request, "admin/batches/batch/upload_inputs.html", context)
 
     def has_run_batch_permission(self, request):
         return request.user.has_perm("batches.run_batch")
@@ -332,3 +368,74 @@ class BatchAdmin(BoundedIdsAdmin):
                 batch_combine(qs, name=data["name"], pipeline=data["pipeline"], created_by=request.user)
             ],
         )
+
+
+# Reusing earlier MMIF (runs/inputs.py): from the runs list, from the media files list, and an upload per batch.
+
+
+class UploadInputsForm(forms.Form):
+    file = forms.FileField(
+        help_text="One <GUID>.mmif (or .json) file, or a zip of them. Each is checked with mmif-python and must "
+        "describe its file's own media; all or nothing."
+    )
+
+
+class ReuseRunsForm(forms.Form):
+    name = forms.CharField(max_length=200, help_text="The new batch's name.")
+    pipeline = forms.ModelChoiceField(
+        Pipeline.objects.all(), help_text="The apps still to run: usually only those after the ones already done."
+    )
+
+
+class ReuseLatestForm(ReuseRunsForm):
+    from_pipeline = forms.ModelChoiceField(
+        Pipeline.objects.all(),
+        required=False,
+        label="Latest MMIF of",
+        help_text="Start each file from its latest successful MMIF of this pipeline (any batch); empty: of any.",
+    )
+
+
+@admin.action(description="Create a batch that starts from the selected runs' MMIF", permissions=["add_batch"])
+def batch_from_selected_runs(modeladmin, request, queryset):
+    return ask_then_do(
+        modeladmin,
+        request,
+        queryset,
+        form_class=ReuseRunsForm,
+        title="Create a batch that starts from these runs' MMIF",
+        do=lambda data, runs: (
+            inputs.batch_from_runs(runs, name=data["name"], pipeline=data["pipeline"], created_by=request.user).sentence
+        ),
+        refusals=(inputs.InputsError,),
+    )
+
+
+@admin.action(description="Create a batch that starts from each file's latest MMIF", permissions=["add_batch"])
+def batch_from_latest_mmif(modeladmin, request, queryset):
+    return ask_then_do(
+        modeladmin,
+        request,
+        queryset,
+        form_class=ReuseLatestForm,
+        title="Create a batch that starts from each file's latest MMIF",
+        do=lambda data, files: (
+            inputs.batch_from_latest(
+                files,
+                name=data["name"],
+                pipeline=data["pipeline"],
+                from_pipeline=data.get("from_pipeline"),
+                created_by=request.user,
+            ).sentence
+        ),
+        refusals=(inputs.InputsError,),
+    )
+
+
+def _may_add_batch(modeladmin, request) -> bool:
+    return request.user.has_perm("batches.add_batch")
+
+
+RunAdmin.actions = [*RunAdmin.actions, batch_from_selected_runs]
+RunAdmin.has_add_batch_permission = _may_add_batch
+MediaFileAdmin.actions = [*MediaFileAdmin.actions, batch_from_latest_mmif]

@@ -111,6 +111,7 @@ def batch_snapshot(batch: Batch, *, page: int = 1, status: str | None = None) ->
                     "attempt": run.attempt,
                     "error": run.error,
                     "url": reverse("runs:run_live", args=[run.pk]),
+                    "input": run.input_origin,
                 },
                 "steps": steps.get(run.pk, {}) if run else {},
             }

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from batches.models import Batch, MediaFile
@@ -58,6 +59,9 @@ class Run(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     # A pending run waiting to try its app again (it was busy or answered 503) is not sent before this.
     not_before = models.DateTimeField(null=True, blank=True)
+    # Where its source MMIF came from, in a curator's words: "a blank MMIF of the media file",
+    # "run #12 of batch 'Whisper pass'", "uploaded cpb-aacip-1.mmif".
+    input_origin = models.CharField(max_length=300, blank=True)
 
     objects = RunQuerySet.as_manager()
 
@@ -70,6 +74,25 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"{self.media_file} in {self.batch} (attempt {self.attempt})"
+
+
+class BatchInput(models.Model):
+    """The MMIF one file of a batch starts from, chosen from an earlier run or uploaded: a batch that has any
+    starts each file from its own, never from a blank MMIF, so no app is paid twice for the same output."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="inputs")
+    media_file = models.ForeignKey(MediaFile, on_delete=models.CASCADE, related_name="batch_inputs")
+    mmif = models.FileField(max_length=500)
+    origin = models.CharField(max_length=300)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["batch", "media_file"], name="one_input_per_file_per_batch")]
+        verbose_name = "batch input"
+
+    def __str__(self) -> str:
+        return f"{self.media_file} in {self.batch}: {self.origin}"
 
 
 class StepRunQuerySet(models.QuerySet):

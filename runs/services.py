@@ -21,7 +21,7 @@ from clams_apps.parameters import InvalidParameters, query_params
 from pipelines.models import Pipeline
 from runs import events
 from runs.dispatcher import QueueUnavailable, send_pending
-from runs.models import ACTIVE_STATUSES, Run, Status, StepRun
+from runs.models import ACTIVE_STATUSES, BatchInput, Run, Status, StepRun
 from runs.selectors import chunks, files_to_start, runs_to_cancel, runs_to_retry
 from runs.signals import run_finished
 
@@ -210,14 +210,17 @@ def batch_start(batch: Batch, *, pilot: Pilot | None = None, overrides: dict[int
     ``overrides`` changes step parameters for the runs of this start only (see ``pipeline_snapshot``).
 
     Files whose last run failed or was cancelled start again from the first step.
-    With an input batch, each file starts from that batch's latest successful output; with an input
-    pipeline, from its latest successful output of that pipeline in any batch;
-    files without one are listed in ``without_input`` and not started.
+    Each file starts from the batch's input for it when the batch has inputs (``BatchInput``: chosen
+    runs' MMIF or uploads); else, with an input batch, from that batch's latest successful output; with an
+    input pipeline, from its latest successful output of that pipeline in any batch; else from a blank MMIF.
+    Files without an input are listed in ``without_input`` and not started.
     Raises RunnerError, creating nothing, when the batch cannot run.
     """
     with transaction.atomic():
         batch = (
-            Batch.objects.select_for_update(of=("self",)).select_related("pipeline", "input_pipeline").get(pk=batch.pk)
+            Batch.objects.select_for_update(of=("self",))
+            .select_related("pipeline", "input_pipeline", "input_batch")
+            .get(pk=batch.pk)
         )
         if batch.pipeline is None:
             raise RunnerError(f"Batch '{batch.name}' has no pipeline: choose one on the batch's page, then start it.")
@@ -232,26 +235,20 @@ def batch_start(batch: Batch, *, pilot: Pilot | None = None, overrides: dict[int
             previous_id=Subquery(_current_run(batch, "pk")),
             attempt_number=Coalesce(Subquery(_current_run(batch, "attempt")), 0) + 1,
         )
-        if batch.input_batch_id or batch.input_pipeline_id:
-            if batch.input_batch_id:
-                latest = _latest_output(Run.objects.current().filter(batch_id=batch.input_batch_id))
-            else:
-                latest = _latest_output(Run.objects.filter(batch__pipeline_id=batch.input_pipeline_id))
-                result.input_from = f"of pipeline '{batch.input_pipeline.name}'"
-            rows = rows.annotate(source=Subquery(latest))
-            result.without_input = list(
-                rows.filter(source__isnull=True).order_by("guid").values_list("guid", flat=True)
-            )
-            rows = rows.filter(source__isnull=False)
-        else:
-            rows = rows.annotate(source=Value(""))
+        rows = _with_sources(batch, rows, result)
 
         # The database copies the rows (chowda_site/insert_select.py): at 100,000 files, preparing
         # each Run and StepRun in Python would take most of a minute.
         new_ids = insert_select(
             Run,
-            rows.values("file_id", "sort_key", "previous_id", "attempt_number", "source"),
-            {"media_file": "file_id", "retry_of": "previous_id", "attempt": "attempt_number", "source_mmif": "source"},
+            rows.values("file_id", "sort_key", "previous_id", "attempt_number", "source", "origin"),
+            {
+                "media_file": "file_id",
+                "retry_of": "previous_id",
+                "attempt": "attempt_number",
+                "source_mmif": "source",
+                "input_origin": "origin",
+            },
             constants={"batch": batch.pk, "pipeline_snapshot": snapshot},
             order_by="sort_key",
             returning=True,
@@ -278,6 +275,32 @@ def batch_start(batch: Batch, *, pilot: Pilot | None = None, overrides: dict[int
             events.runs_changed(new_ids, batch_id=batch.pk)
             transaction.on_commit(lambda: setattr(result, "queue_down", not _send_first(batch)))
     return result
+
+
+BLANK_ORIGIN = "a blank MMIF of the media file"
+
+
+def _with_sources(batch: Batch, rows: QuerySet, result: StartResult) -> QuerySet:
+    """Each file with the stored MMIF it starts from (``source``, "" for a blank one made when it runs) and
+    where that came from (``origin``); files that should have an input and have none are left out and
+    listed in ``result.without_input``."""
+    if BatchInput.objects.filter(batch=batch).exists():
+        chosen = BatchInput.objects.filter(batch=batch, media_file=OuterRef("pk")).order_by()
+        rows = rows.annotate(source=Subquery(chosen.values("mmif")[:1]), origin=Subquery(chosen.values("origin")[:1]))
+        result.input_from = "among the batch's chosen or uploaded MMIF"
+    elif batch.input_batch_id:
+        latest = _latest_output(Run.objects.current().filter(batch_id=batch.input_batch_id))
+        rows = rows.annotate(source=Subquery(latest), origin=Value(f"the output of batch '{batch.input_batch.name}'"))
+    elif batch.input_pipeline_id:
+        latest = _latest_output(Run.objects.filter(batch__pipeline_id=batch.input_pipeline_id))
+        rows = rows.annotate(
+            source=Subquery(latest), origin=Value(f"the latest MMIF of pipeline '{batch.input_pipeline.name}'")
+        )
+        result.input_from = f"of pipeline '{batch.input_pipeline.name}'"
+    else:
+        return rows.annotate(source=Value(""), origin=Value(BLANK_ORIGIN))
+    result.without_input = list(rows.filter(source__isnull=True).order_by("guid").values_list("guid", flat=True))
+    return rows.filter(source__isnull=False)
 
 
 def _pilot_files(batch: Batch, candidates: QuerySet, pilot: Pilot) -> tuple[QuerySet, str, int]:
@@ -429,6 +452,7 @@ def _retry(old: Run, old_steps: list[StepRun]) -> Run:
         retry_of=old,
         pipeline_snapshot=old.pipeline_snapshot,
         source_mmif=old.source_mmif,
+        input_origin=old.input_origin,
     )
     kept, todo, input_name = [], [], None
     for step in old_steps:

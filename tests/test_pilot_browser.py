@@ -28,7 +28,7 @@ def start_pilot(page, url: str, batch_name: str, override: str = "") -> None:
 
 def test_a_curator_pilots_an_override_and_compares_it_with_the_pipelines_own_threshold(
     daphne,
-    demo_apps,
+    demo_apps,  # noqa: F811
     demo_media,  # noqa: F811
 ):
     pipeline = demo_pipeline(demo_apps)

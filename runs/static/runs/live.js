@@ -112,7 +112,8 @@
             run.attempt > 1 ? ` (attempt ${run.attempt})` : "")
         : el("td", {class: "status-queued", text: "not started"});
       const tr = el("tr", {"data-media-file": row.media_file, "data-status": run ? run.status : "not_started"},
-        el("td", {}, run ? el("a", {href: run.url, text: row.guid}) : row.guid), runCell);
+        el("td", {}, run ? el("a", {href: run.url, text: row.guid}) : row.guid,
+          run && run.input ? el("div", {class: "run-input", text: "from " + run.input}) : null), runCell);
       for (const column of state.columns) tr.append(stepCell(row, column));
       return tr;
     }
