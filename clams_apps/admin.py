@@ -21,7 +21,16 @@ class ClamsAppForm(forms.ModelForm):
 
     class Meta:
         model = ClamsApp
-        fields = ["name", "endpoint", "description", "max_concurrency", "timeout", "enabled"]
+        fields = [
+            "name",
+            "endpoint",
+            "description",
+            "max_concurrency",
+            "timeout",
+            "media_access",
+            "media_root",
+            "enabled",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -73,6 +82,7 @@ class ClamsAppAdmin(BoundedIdsAdmin):
     fieldsets = [
         (None, {"fields": ["name", "endpoint", "description", "enabled"]}),
         ("Limits", {"fields": ["max_concurrency", "timeout"]}),
+        ("Media", {"fields": ["media_access", "media_root"]}),
         (
             "What the app says about itself",
             {
@@ -92,7 +102,7 @@ class ClamsAppAdmin(BoundedIdsAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:  # nothing fetched yet
-            return self.fieldsets[:2]
+            return self.fieldsets[:3]
         return self.fieldsets
 
     @admin.display(description="health", ordering="health")

@@ -16,7 +16,7 @@ from redis import RedisError
 
 from batches.mmif import source_mmif
 from clams_apps.parameters import query_params
-from runs import slots, storage, transitions
+from runs import slots, staging, storage, transitions
 from runs.app_call import Answer, post_mmif
 from runs.models import IN_FLIGHT_STATUSES, Run, Status, StepRun
 from runs.workers import current_name
@@ -75,7 +75,10 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
         )
         return FREED
 
-    input_name = input_name or _source(run)
+    staged = staging.prepare(step, token)
+    if not staged.ready:
+        return FREED if staged.failed else STOP
+    input_name = input_name or _source(run, staged.location)
     known_view_ids = _view_ids(step, input_name)
     holder = f"step-{step.pk}"
     try:
@@ -114,11 +117,12 @@ def _release(app, holder: str, answer: Answer | None) -> None:
         logger.warning("Could not free app %s's slot (%s); its lease runs out by itself.", app.pk, exc)
 
 
-def _source(run: Run) -> str:
-    """The run's source MMIF, built from its media file and stored the first time it is needed."""
+def _source(run: Run, location: str | None) -> str:
+    """The run's source MMIF, built from its media file (at ``location`` if staged) and stored the first time
+    it is needed."""
     if run.source_mmif:
         return run.source_mmif.name
-    name = storage.save_text(storage.source_path(run), source_mmif(run.media_file))
+    name = storage.save_text(storage.source_path(run), source_mmif(run.media_file, location=location))
     Run.objects.filter(pk=run.pk).update(source_mmif=name)
     return name
 
