@@ -36,7 +36,7 @@ def validate_location(value: str) -> None:
             )
     else:
         raise ValidationError(
-            "%(value)r is not a location Chowda can read: use a file://, http://, https:// or s3:// URI.",
+            "%(value)r is not a location the apps can read: use a file://, http://, https:// or s3:// URI.",
             params={"value": value},
         )
 

@@ -154,7 +154,8 @@ def _source(location: str) -> Iterator[tuple[int, Iterable[bytes]]]:
         try:
             response = requests.get(location, stream=True, timeout=settings.STAGING_TIMEOUT)
         except requests.RequestException as exc:
-            raise StagingFailed(_sentence(location, f"the server cannot be reached ({exc.__class__.__name__})"))
+            reason = f"the server cannot be reached ({exc.__class__.__name__})"
+            raise StagingFailed(_sentence(location, reason)) from None
         with response:
             if response.status_code >= 400:
                 raise StagingFailed(_sentence(location, f"the server answered HTTP {response.status_code}"))
@@ -183,8 +184,10 @@ def _reserve(target: Path, size: int, location: str) -> Path | None:
     budget = settings.SCRATCH_BUDGET
     if size > budget:
         raise StagingFailed(
-            _sentence(location, f"it is {size} bytes, more than the whole scratch budget ({budget} bytes, "
-                      "CHOWDA_SCRATCH_BUDGET)")
+            _sentence(
+                location,
+                f"it is {size} bytes, more than the whole scratch budget ({budget} bytes, CHOWDA_SCRATCH_BUDGET)",
+            )
         )
     part = target.with_name(target.name + ".part")
     with _locked():

@@ -1,6 +1,5 @@
 """A media server on loopback (HTTP with range requests) and an S3-compatible one (moto), for the staging tests."""
 
-import os
 import re
 import shutil
 import socket

@@ -222,5 +222,5 @@ def test_a_missing_s3_key_fails_the_run_with_a_sentence(scratch, s3, runner_apps
 @pytest.mark.django_db
 def test_an_s3_location_needs_a_bucket_and_a_key():
     validate_location("s3://archive/tapes/a.mp4")
-    with pytest.raises(ValidationError, match="write the bucket and the key, as in s3://archive/guid.mp4"):
+    with pytest.raises(ValidationError, match=r"write the bucket and the key, as in s3://archive/guid\.mp4"):
         validate_location("s3://archive/")
