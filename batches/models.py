@@ -68,6 +68,9 @@ class MediaFile(models.Model):
         blank=True,
         help_text="Seconds of audio or video, when known: a step's expected time is then per second of media.",
     )
+    thumbnail = models.FileField(
+        max_length=500, blank=True, editable=False, help_text="A small still, or a waveform strip for audio."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -135,6 +135,9 @@ STAGING_TIMEOUT = env.float("CHOWDA_STAGING_TIMEOUT", default=30.0)
 # An S3-compatible store for s3:// locations; credentials come from the standard AWS_* variables.
 S3_ENDPOINT_URL = env.str("CHOWDA_S3_ENDPOINT_URL", default="") or None
 
+# Queue a thumbnail (batches/thumbnails.py) for every media file an import creates.
+THUMBNAILS_ON_IMPORT = env.bool("CHOWDA_THUMBNAILS_ON_IMPORT", default=True)
+
 # Where imported media without an explicit location live, e.g. file:///media/{guid}.mp4
 MEDIA_LOCATION_TEMPLATE = env.str("CHOWDA_MEDIA_LOCATION_TEMPLATE", default="")
 
