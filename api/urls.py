@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 
 from api import views
 from api.reports import AppStatisticsView, BatchReportView
+from api.thumbnails import MakeThumbnailsView
 
 app_name = "api"
 
@@ -39,6 +40,8 @@ urlpatterns = [
     # Before the router's, whose app detail route would take "statistics" for an app's id.
     path("apps/statistics/", AppStatisticsView.as_view(), name="app-statistics"),
     re_path(r"^batches/(?P<pk>[^/.]+)/report/$", BatchReportView.as_view(), name="batch-report"),
+    # Before the router's, whose media file detail route would take "thumbnails" for an id.
+    path("media-files/thumbnails/", MakeThumbnailsView.as_view(), name="media-file-thumbnails"),
     *router.urls,
     # Anything else under /api/ is answered in JSON too, never with Django's HTML page.
     re_path(r"^.*$", views.no_such_endpoint),

@@ -93,7 +93,7 @@ class MediaFileAdmin(BoundedIdsAdmin):
     @admin.display(description="thumbnail")
     def thumbnail_image(self, media_file):
         if not media_file.thumbnail:
-            return format_html('<span class="thumbnail-none" title="No thumbnail yet">—</span>')
+            return format_html('<span class="thumbnail-none" title="{}">—</span>', "No thumbnail yet")
         url = reverse("admin:batches_mediafile_thumbnail", args=[media_file.pk])
         return format_html('<img src="{}" alt="" style="max-height:48px">', url)
 

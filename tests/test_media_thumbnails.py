@@ -1,9 +1,11 @@
 """Media files get a small still (video, image) or a waveform strip (audio), made in the background."""
 
 import subprocess
+from io import StringIO
 
 import imageio_ffmpeg
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from PIL import Image
 
@@ -111,3 +113,33 @@ def test_a_viewer_sees_thumbnails_but_cannot_make_them(media_root, viewer_client
 
     assert answer.status_code == 200  # the action is not offered: the list shows again, nothing queued
     assert "Make thumbnails" not in viewer_client.get(reverse("admin:batches_mediafile_changelist")).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("celery_worker")
+def test_a_curator_makes_thumbnails_through_the_api_and_a_viewer_cannot(media_root, api, viewer):
+    png = media_root / "api.png"
+    Image.new("RGB", (200, 100), "green").save(png)
+    media = MediaFileFactory(location=f"file://{png}", mime_type="image/png", document_type="image")
+    url = reverse("api:media-file-thumbnails")
+
+    answer = api.post(url, {"media_files": [media.pk]}, format="json")
+
+    assert answer.status_code == 202
+    assert answer.json()["sentence"].startswith("Making the thumbnails of 1 media file(s)")
+    wait_for(lambda: MediaFile.objects.exclude(thumbnail="").filter(pk=media.pk).exists(), message="the thumbnail")
+    api.force_authenticate(viewer)
+    assert api.post(url, {"media_files": [media.pk]}, format="json").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_command_queues_only_video_image_and_audio_files_without_a_thumbnail():
+    MediaFileFactory(thumbnail="thumbnails/done.png")
+    MediaFileFactory(document_type="text", mime_type="text/plain")
+    out = StringIO()
+
+    call_command("make_thumbnails", "--missing", stdout=out)
+
+    assert "Making the thumbnails of 0 media file(s) in the background" in out.getvalue()
+    with pytest.raises(CommandError, match="There is no batch with id 999999"):
+        call_command("make_thumbnails", "--batch", "999999")
