@@ -14,7 +14,7 @@ from batches.models import MediaFile
 from batches.services import media_import
 from batches.thumbnails import media_thumbnail_make
 from demo_apps.media import write_demo_wav
-from tests.factories import MediaFileFactory
+from tests.factories import MediaFileFactory, RunFactory
 from tests.runner_helpers import wait_for
 
 
@@ -143,3 +143,16 @@ def test_the_command_queues_only_video_image_and_audio_files_without_a_thumbnail
     assert "Making the thumbnails of 0 media file(s) in the background" in out.getvalue()
     with pytest.raises(CommandError, match="There is no batch with id 999999"):
         call_command("make_thumbnails", "--batch", "999999")
+
+
+@pytest.mark.django_db
+def test_the_run_page_shows_the_thumbnail_or_says_there_is_none(media_root, viewer_client):
+    run = RunFactory()
+    page = reverse("runs:run_live", args=[run.pk])
+    assert "No thumbnail" in viewer_client.get(page).content.decode()
+
+    MediaFile.objects.filter(pk=run.media_file_id).update(thumbnail="thumbnails/x.png")
+
+    html = viewer_client.get(page).content.decode()
+    assert reverse("admin:batches_mediafile_thumbnail", args=[run.media_file_id]) in html
+    assert "No thumbnail" not in html
