@@ -104,6 +104,8 @@ class ClamsAppSerializer(StrictFields, serializers.ModelSerializer):
             "enabled",
             "max_concurrency",
             "timeout",
+            "media_access",
+            "media_root",
             "identifier",
             "version",
             "health",

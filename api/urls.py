@@ -17,6 +17,7 @@ from api.deliverables import (
 )
 from api.inputs import BatchFromLatestView, BatchFromRunsView, BatchInputsUploadView
 from api.reports import AppStatisticsView, BatchReportView
+from api.thumbnails import MakeThumbnailsView
 
 app_name = "api"
 
@@ -63,6 +64,8 @@ urlpatterns = [
         BatchDeliverableView.as_view(),
         name="batch-deliverable-zip",
     ),
+    # Before the router's, whose media file detail route would take "thumbnails" for an id.
+    path("media-files/thumbnails/", MakeThumbnailsView.as_view(), name="media-file-thumbnails"),
     *router.urls,
     # Anything else under /api/ is answered in JSON too, never with Django's HTML page.
     re_path(r"^.*$", views.no_such_endpoint),

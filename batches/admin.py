@@ -8,8 +8,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from batches.models import Batch, Collection, MediaFile
-from batches.services import batch_add_files, batch_create, batch_remove_files, batches_from_collections
-from batches.views import import_media_view
+from batches.services import (
+    batch_add_files,
+    batch_create,
+    batch_remove_files,
+    batches_from_collections,
+    media_make_thumbnails,
+)
+from batches.views import import_media_view, media_thumbnail_view
 from chowda_site.admin_lists import BoundedIdsAdmin
 from pipelines.models import Pipeline
 
@@ -85,12 +91,23 @@ def ask_then_do(modeladmin, request, queryset: QuerySet, *, form_class, title, d
 
 @admin.register(MediaFile)
 class MediaFileAdmin(BoundedIdsAdmin):
-    list_display = ["guid", "document_type", "mime_type", "location", "created_at"]
+    list_display = ["thumbnail_image", "guid", "document_type", "mime_type", "location", "created_at"]
     list_filter = ["document_type", "collections"]
     search_fields = ["guid"]
     search_help_text = "Search by GUID."
-    actions = ["create_batch", "add_to_batch", "remove_from_batch"]
+    actions = ["create_batch", "add_to_batch", "remove_from_batch", "make_thumbnails"]
     show_full_result_count = False
+
+    @admin.display(description="thumbnail")
+    def thumbnail_image(self, media_file):
+        if not media_file.thumbnail:
+            return format_html('<span class="thumbnail-none" title="{}">—</span>', "No thumbnail yet")
+        url = reverse("admin:batches_mediafile_thumbnail", args=[media_file.pk])
+        return format_html('<img src="{}" alt="" style="max-height:48px">', url)
+
+    @admin.action(description="Make thumbnails", permissions=["change"])
+    def make_thumbnails(self, request, queryset):
+        self.message_user(request, media_make_thumbnails(queryset).sentence, messages.SUCCESS)
 
     def lookup_allowed(self, lookup, value, request=None):
         # A batch's page links here for its files; a list filter would list every batch.
@@ -99,6 +116,11 @@ class MediaFileAdmin(BoundedIdsAdmin):
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(import_media_view), name="batches_mediafile_import"),
+            path(
+                "<int:pk>/thumbnail/",
+                self.admin_site.admin_view(media_thumbnail_view),
+                name="batches_mediafile_thumbnail",
+            ),
             *super().get_urls(),
         ]
 

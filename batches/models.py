@@ -28,9 +28,15 @@ def validate_location(value: str) -> None:
     elif parts.scheme in ("http", "https"):
         if not parts.netloc:
             raise ValidationError("%(value)r has no host name.", params={"value": value})
+    elif parts.scheme == "s3":
+        if not parts.netloc or not parts.path.strip("/"):
+            raise ValidationError(
+                "%(value)r is not a valid S3 location: write the bucket and the key, as in s3://archive/guid.mp4.",
+                params={"value": value},
+            )
     else:
         raise ValidationError(
-            "%(value)r is not a location the apps can read: use a file://, http:// or https:// URI.",
+            "%(value)r is not a location the apps can read: use a file://, http://, https:// or s3:// URI.",
             params={"value": value},
         )
 
@@ -53,7 +59,7 @@ class MediaFile(models.Model):
     location = models.CharField(
         max_length=1000,
         validators=[validate_location],
-        help_text="A file:// or http(s):// URI that the CLAMS apps can read.",
+        help_text="A file://, http(s):// or s3:// URI; Chowda stages it for apps that cannot read it there.",
     )
     mime_type = models.CharField("MIME type", max_length=100)
     document_type = models.CharField(max_length=10, choices=DocumentType)
@@ -61,6 +67,9 @@ class MediaFile(models.Model):
         null=True,
         blank=True,
         help_text="Seconds of audio or video, when known: a step's expected time is then per second of media.",
+    )
+    thumbnail = models.FileField(
+        max_length=500, blank=True, editable=False, help_text="A small still, or a waveform strip for audio."
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

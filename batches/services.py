@@ -1,15 +1,20 @@
 """Writing media files, collections and batches: what the admin, the API and the commands call."""
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 
 from batches.importer import ImportResult, ImportRow, check_rows, existing_files
-from batches.models import Batch, Collection, MediaFile
+from batches.models import Batch, Collection, DocumentType, MediaFile
+from batches.tasks import make_thumbnail
 from pipelines.models import Pipeline
+
+logger = logging.getLogger(__name__)
 
 
 def add_media_files(owner: Batch | Collection, media_file_ids: Iterable[int]) -> None:
@@ -74,11 +79,13 @@ def media_import(
         return ImportResult(checked.created, checked.existing, checked.errors, batch, collection)
 
     with transaction.atomic():
-        MediaFile.objects.bulk_create(
+        created = MediaFile.objects.bulk_create(
             MediaFile(guid=guid, location=new.location, mime_type=new.mime, document_type=new.document_type)
             for guid, new in checked.accepted.items()
             if guid not in checked.known
         )
+        if settings.THUMBNAILS_ON_IMPORT:
+            _queue_thumbnails([media.pk for media in created if media.document_type != DocumentType.TEXT])
         if new_batch_name:
             batch = Batch.objects.create(name=new_batch_name, created_by=user)
         if new_collection_name:
@@ -165,3 +172,26 @@ def batches_from_collections(
         ]
     media_files = MediaFile.objects.filter(collections__in=collections).distinct()
     return [batch_create(name=name, media_files=media_files, pipeline=pipeline, created_by=created_by)]
+
+
+def media_make_thumbnails(media_files: QuerySet[MediaFile]) -> FilesChanged:
+    """Queue a thumbnail for each of these video, image and audio files (text has none), made in the background."""
+    ids = list(media_files.exclude(document_type=DocumentType.TEXT).values_list("pk", flat=True))
+    _queue_thumbnails(ids)
+    return FilesChanged(
+        len(ids), f"Making the thumbnails of {len(ids)} media file(s) in the background; reload to see them."
+    )
+
+
+def _queue_thumbnails(media_file_ids: list[int]) -> None:
+    """After commit, one background task per file; a queue that cannot be reached costs only the thumbnails."""
+
+    def queue():
+        try:
+            for pk in media_file_ids:
+                make_thumbnail.delay(pk)
+        except Exception:
+            logger.exception("Could not queue the thumbnails of %s media file(s)", len(media_file_ids))
+
+    if media_file_ids:
+        transaction.on_commit(queue)

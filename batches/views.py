@@ -1,8 +1,8 @@
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import AdminForm
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -67,3 +67,13 @@ def _summary(result: ImportResult) -> str:
         ),
     )
     return format_html("{} {}", result.sentence, links)
+
+
+def media_thumbnail_view(request, pk: int):
+    """A media file's thumbnail (PNG), for people who may view media files."""
+    if not request.user.has_perm("batches.view_mediafile"):
+        raise PermissionDenied
+    media_file = get_object_or_404(MediaFile, pk=pk)
+    if not media_file.thumbnail:
+        raise Http404("This media file has no thumbnail yet.")
+    return FileResponse(media_file.thumbnail.open("rb"), content_type="image/png")

@@ -125,6 +125,20 @@ MEDIA_URL = "media/"
 # Only files whose real path (symlinks followed) lies under it are served; empty serves none.
 SERVED_MEDIA_ROOT = env.str("CHOWDA_SERVED_MEDIA_ROOT", default=str(VAR_DIR / "demo-media")) or None
 
+# Staging (runs/staging.py, docs/media.md): media an app cannot read where the archive keeps it is copied once
+# per run into this folder, which the apps share, and removed when the run ends. The budget is in bytes.
+SCRATCH_ROOT = env.str("CHOWDA_SCRATCH_ROOT", default=str(VAR_DIR / "scratch"))
+SCRATCH_BUDGET = env.int("CHOWDA_SCRATCH_BUDGET", default=50 * 1024**3)
+# Seconds a run waits before it tries again when staging its file would pass the budget.
+SCRATCH_WAIT = env.float("CHOWDA_SCRATCH_WAIT", default=30.0)
+# Seconds to wait for a media server (HTTP or S3) to connect or to send the next chunk.
+STAGING_TIMEOUT = env.float("CHOWDA_STAGING_TIMEOUT", default=30.0)
+# An S3-compatible store for s3:// locations; credentials come from the standard AWS_* variables.
+S3_ENDPOINT_URL = env.str("CHOWDA_S3_ENDPOINT_URL", default="") or None
+
+# Queue a thumbnail (batches/thumbnails.py) for every media file an import creates.
+THUMBNAILS_ON_IMPORT = env.bool("CHOWDA_THUMBNAILS_ON_IMPORT", default=True)
+
 # Where imported media without an explicit location live, e.g. file:///media/{guid}.mp4
 MEDIA_LOCATION_TEMPLATE = env.str("CHOWDA_MEDIA_LOCATION_TEMPLATE", default="")
 

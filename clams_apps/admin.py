@@ -4,7 +4,7 @@ from django.utils.html import format_html, format_html_join
 
 from chowda_site.admin_lists import BoundedIdsAdmin
 from clams_apps.client import AppError
-from clams_apps.models import ClamsApp, Health
+from clams_apps.models import ClamsApp, Health, MediaAccess
 from clams_apps.services import app_apply_metadata, app_metadata_for_change, app_refresh_metadata
 
 HEALTH_COLOURS = {Health.OK: "#2e7d32", Health.UNREACHABLE: "#c62828", Health.UNKNOWN: "#757575"}
@@ -21,17 +21,29 @@ class ClamsAppForm(forms.ModelForm):
 
     class Meta:
         model = ClamsApp
-        fields = ["name", "endpoint", "description", "max_concurrency", "timeout", "enabled"]
+        fields = [
+            "name",
+            "endpoint",
+            "description",
+            "max_concurrency",
+            "timeout",
+            "media_access",
+            "media_root",
+            "enabled",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "name" in self.fields:
             self.fields["name"].required = False
             self.fields["name"].help_text = "Leave empty to use the name the app gives itself."
+        if "media_access" in self.fields:  # scripts that post the older form keep the default
+            self.fields["media_access"].required = False
         self.fetched_metadata = None
 
     def clean(self):
         cleaned = super().clean()
+        cleaned["media_access"] = cleaned.get("media_access") or MediaAccess.DIRECT
         endpoint = cleaned.get("endpoint")
         if not endpoint:
             return cleaned
@@ -73,6 +85,7 @@ class ClamsAppAdmin(BoundedIdsAdmin):
     fieldsets = [
         (None, {"fields": ["name", "endpoint", "description", "enabled"]}),
         ("Limits", {"fields": ["max_concurrency", "timeout"]}),
+        ("Media", {"fields": ["media_access", "media_root"]}),
         (
             "What the app says about itself",
             {
@@ -92,7 +105,7 @@ class ClamsAppAdmin(BoundedIdsAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:  # nothing fetched yet
-            return self.fieldsets[:2]
+            return self.fieldsets[:3]
         return self.fieldsets
 
     @admin.display(description="health", ordering="health")

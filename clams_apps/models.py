@@ -21,6 +21,14 @@ def validate_timeout(value: int) -> None:
         )
 
 
+class MediaAccess(models.TextChoices):
+    """How an app reads a media file (runs/staging.py stages the file for the last two)."""
+
+    DIRECT = "direct", "Reads the location directly"
+    MEDIA_ROOT = "media_root", "Reads under a media root"
+    LOCAL = "local", "Needs a local file"
+
+
 class ClamsApp(models.Model):
     """A CLAMS app: an HTTP service that takes MMIF and answers it with new views."""
 
@@ -51,6 +59,20 @@ class ClamsApp(models.Model):
         help_text="A CLAMS app cannot be told to stop: after Chowda gives up on a request (timeout), the app "
         "goes on working on it, so its slot stays taken this many seconds more.",
     )
+    media_access = models.CharField(
+        max_length=20,
+        choices=MediaAccess,
+        default=MediaAccess.DIRECT,
+        help_text="Directly: the app reads file:// and http(s):// locations as they are. Under a media root: "
+        "the app sees Chowda's scratch folder at its media root, so every file is staged there. Needs a local "
+        "file: anything not file:// is staged into the scratch folder first.",
+    )
+    media_root = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Where the app sees Chowda's scratch folder (CHOWDA_SCRATCH_ROOT), for example /data; "
+        "used when it reads under a media root.",
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -61,6 +83,12 @@ class ClamsApp(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        if self.media_access == MediaAccess.MEDIA_ROOT and not self.media_root.startswith("/"):
+            raise ValidationError(
+                {"media_root": "Give the absolute path where the app sees Chowda's scratch folder, for example /data."}
+            )
 
     @cached_property
     def app_metadata(self) -> AppMetadata | None:

@@ -20,7 +20,7 @@ from batches.models import MediaFile
 from chowda_site.plain_sql import columns, read_instance, read_value
 from clams_apps.models import ClamsApp
 from clams_apps.parameters import query_params
-from runs import slots, storage, transitions
+from runs import slots, staging, storage, transitions
 from runs.app_call import Answer, post_mmif
 from runs.models import IN_FLIGHT_STATUSES, Run, Status, StepRun
 from runs.workers import current_name
@@ -69,7 +69,13 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
         )
         return FREED
 
-    input_name = input_name or _source(run)
+    # Media is staged before a run's first step; a retried run checks again, as its copy went when the failed
+    # attempt ended. Other steps skip the check: it would cost the hot path a query for nothing.
+    if input_name is None or run.retry_of_id:
+        staged = staging.prepare(step, token)
+        if not staged.ready:
+            return FREED if staged.failed else STOP
+        input_name = input_name or _source(run, staged.location)
     known_view_ids = _view_ids(step, input_name)
     # One holder per task, not per step: a message delivered twice makes two tasks of one step, and the
     # one that loses step_begin must free only its own slot, never the one of the call in flight.
@@ -145,11 +151,12 @@ def _release(app, holder: str, answer: Answer | None) -> None:
         logger.warning("Could not free app %s's slot (%s); its lease runs out by itself.", app.pk, exc)
 
 
-def _source(run: Run) -> str:
-    """The run's source MMIF, built from its media file and stored the first time it is needed."""
+def _source(run: Run, location: str | None) -> str:
+    """The run's source MMIF, built from its media file (at ``location`` if staged) and stored the first time
+    it is needed."""
     if run.source_mmif:
         return run.source_mmif.name
-    name = storage.save_text(storage.source_path(run), source_mmif(run.media_file))
+    name = storage.save_text(storage.source_path(run), source_mmif(run.media_file, location=location))
     Run.objects.filter(pk=run.pk).update(source_mmif=name)
     return name
 

@@ -15,3 +15,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The test database is dropped at the end of the session: no worker or consumer thread may keep a connection open.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 CELERY_DB_REUSE_MAX = None
+
+# Most tests import media without a worker or a queue; the thumbnail tests turn this on.
+THUMBNAILS_ON_IMPORT = False

@@ -1,0 +1,116 @@
+"""Thumbnails of media files: a small still of a video or an image, a waveform strip of audio.
+
+Made by the Celery task ``batches.make_thumbnail`` (batches/tasks.py), never during a run. Images are
+read with Pillow; video and audio are decoded by the ffmpeg binary inside the imageio-ffmpeg wheel, which
+reads file paths and http(s) URLs itself (s3:// locations are handed to it as a presigned URL).
+"""
+
+import io
+import subprocess
+from array import array
+from urllib.parse import unquote, urlsplit
+
+import boto3
+import imageio_ffmpeg
+import requests
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image, ImageDraw
+
+from batches.models import DocumentType, MediaFile
+
+SIZE = (160, 90)
+WAVE_SIZE = (320, 48)
+# Samples per second decoded for the waveform: keeps speech and tones (up to 4 kHz) that a lower rate would filter out.
+WAVE_RATE = 8000
+
+
+class ThumbnailFailed(Exception):
+    """The media could not be read or decoded; the message says which file and why."""
+
+
+def media_thumbnail_make(media_file: MediaFile) -> bool:
+    """Make the file's thumbnail and store it (replacing an older one); False for text, which has none.
+
+    Raises ThumbnailFailed with a sentence when the media cannot be read or decoded.
+    """
+    if media_file.document_type == DocumentType.IMAGE:
+        png = _image_still(media_file.location)
+    elif media_file.document_type == DocumentType.VIDEO:
+        png = _video_still(_readable(media_file.location))
+    elif media_file.document_type == DocumentType.AUDIO:
+        png = _waveform(_readable(media_file.location))
+    else:
+        return False
+    if media_file.thumbnail:
+        media_file.thumbnail.delete(save=False)
+    name = default_storage.save(f"thumbnails/{media_file.guid}.png", ContentFile(png))
+    MediaFile.objects.filter(pk=media_file.pk).update(thumbnail=name)
+    return True
+
+
+def _readable(location: str) -> str:
+    """What ffmpeg can open: a path, an http(s) URL, or a presigned URL for s3://."""
+    parts = urlsplit(location)
+    if parts.scheme == "file":
+        return unquote(parts.path)
+    if parts.scheme == "s3":
+        client = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL)
+        key = unquote(parts.path.lstrip("/"))
+        return client.generate_presigned_url("get_object", Params={"Bucket": parts.netloc, "Key": key})
+    return location
+
+
+def _ffmpeg(source: str, *arguments: str) -> bytes:
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", source, *arguments, "-"]
+    done = subprocess.run(command, capture_output=True, timeout=600, check=False)
+    if done.returncode != 0:
+        raise ThumbnailFailed(f"ffmpeg could not decode {source}: {done.stderr.decode(errors='replace')[-300:]}")
+    return done.stdout
+
+
+def _video_still(source: str) -> bytes:
+    scale = f"scale={SIZE[0]}:-2"
+    for seek in ("1", "0"):  # a second in, past a black first frame; from the start if it is shorter
+        png = _ffmpeg(source, "-ss", seek, "-frames:v", "1", "-vf", scale, "-f", "image2pipe", "-vcodec", "png")
+        if png:
+            return png
+    raise ThumbnailFailed(f"{source} has no video frame to show.")
+
+
+def _image_still(location: str) -> bytes:
+    parts = urlsplit(location)
+    try:
+        if parts.scheme == "file":
+            data = open(unquote(parts.path), "rb").read()  # noqa: SIM115 (read at once)
+        elif parts.scheme == "s3":
+            client = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL)
+            data = client.get_object(Bucket=parts.netloc, Key=unquote(parts.path.lstrip("/")))["Body"].read()
+        else:
+            response = requests.get(location, timeout=settings.STAGING_TIMEOUT)
+            response.raise_for_status()
+            data = response.content
+        image = Image.open(io.BytesIO(data))
+        image.thumbnail(SIZE)
+    except Exception as exc:
+        raise ThumbnailFailed(f"Could not read the image at {location}: {exc}") from None
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "PNG")
+    return out.getvalue()
+
+
+def _waveform(source: str) -> bytes:
+    pcm = array("h", _ffmpeg(source, "-ac", "1", "-ar", str(WAVE_RATE), "-f", "s16le"))
+    width, height = WAVE_SIZE
+    image = Image.new("RGB", WAVE_SIZE, "white")
+    draw = ImageDraw.Draw(image)
+    per_column = max(1, len(pcm) // width)
+    middle = height / 2
+    for x in range(min(width, len(pcm))):
+        column = pcm[x * per_column : (x + 1) * per_column]
+        peak = max((abs(sample) for sample in column), default=0) / 32768
+        draw.line([(x, middle - peak * middle), (x, middle + peak * middle)], fill="#417690")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()

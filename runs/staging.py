@@ -1,0 +1,253 @@
+"""Media staged from where the archive keeps it: a copy in the scratch folder the apps share.
+
+A run whose apps cannot read its media file's location (ClamsApp.media_access) gets, before its first
+step, one copy of the file under CHOWDA_SCRATCH_ROOT, and its source MMIF names that copy as the apps
+see it. The copy's folder is named after the media file, so a run sent again, or a retry, finds it and
+never downloads it twice; it is removed once no run of that file is active (``scratch_sweep``, on
+``runs.signals.run_finished``). Downloads stream to a ``.part`` file that is renamed when complete, and
+reserve their size under an exclusive lock, so the scratch folder never holds more than CHOWDA_SCRATCH_BUDGET
+bytes: a run whose file does not fit waits, pending, and the dispatcher sends it again later.
+"""
+
+import fcntl
+import logging
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import boto3
+import requests
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+
+from batches.models import MediaFile
+from clams_apps.models import ClamsApp, MediaAccess
+from runs import transitions
+from runs.models import ACTIVE_STATUSES, Run, StepRun
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1024 * 1024
+
+
+class StagingFailed(Exception):
+    """The media file cannot be fetched; the message names its location and the reason."""
+
+
+class NoRoom(Exception):
+    """The file does not fit in the scratch budget now, or another worker is staging it: try again later."""
+
+
+@dataclass(frozen=True)
+class Staged:
+    """Whether the step may go on; ``location``: the staged copy as the apps see it (None: not staged)."""
+
+    ready: bool
+    location: str | None = None
+    failed: bool = False
+
+
+def prepare(step: StepRun, token: int) -> Staged:
+    """Stage the run's media file if any of its apps cannot read the location, before the step is sent.
+
+    On a file that cannot be fetched, fails the step (and so the run) with a sentence; when the scratch
+    budget has no room, gives the run back to the dispatcher for CHOWDA_SCRATCH_WAIT seconds.
+    """
+    run = step.run
+    apps = list(ClamsApp.objects.filter(step_runs__run_id=run.pk).distinct().only("media_access", "media_root"))
+    seen_under = staging_root_for(run.media_file.location, apps)
+    if seen_under is None:
+        return Staged(ready=True)
+    try:
+        relative = stage(run.media_file)
+    except StagingFailed as exc:
+        transitions.step_fail(step, token, str(exc))
+        return Staged(ready=False, failed=True)
+    except NoRoom as exc:
+        logger.info("Run %s waits to stage its media file: %s", run.pk, exc)
+        transitions.run_wait(run.pk, token, retry_in=settings.SCRATCH_WAIT)
+        return Staged(ready=False)
+    return Staged(ready=True, location=f"file://{seen_under.rstrip('/')}/{relative}")
+
+
+def staging_root_for(location: str, apps: Iterable[ClamsApp]) -> str | None:
+    """Where the apps see the scratch folder if the location must be staged for one of them, else None.
+
+    An app that reads under a media root always needs a staged copy; one that needs a local file needs one
+    unless the location is file://; nothing reads s3:// itself. The first app with a media root decides
+    the path written into the MMIF (the apps of one pipeline must mount the scratch folder at one path).
+    """
+    scheme = urlsplit(location).scheme
+    needing = [
+        app
+        for app in apps
+        if app.media_access == MediaAccess.MEDIA_ROOT
+        or scheme == "s3"
+        or (app.media_access == MediaAccess.LOCAL and scheme != "file")
+    ]
+    if not needing:
+        return None
+    roots = [app.media_root for app in needing if app.media_access == MediaAccess.MEDIA_ROOT and app.media_root]
+    return roots[0] if roots else str(Path(settings.SCRATCH_ROOT).resolve())
+
+
+def staged_relative_path(media_file: MediaFile) -> str:
+    """The copy's path under the scratch folder: one folder per media file, named after its id and GUID."""
+    name = Path(unquote(urlsplit(media_file.location).path)).name or media_file.guid
+    return f"{media_file.pk}-{_safe(media_file.guid)}/{_safe(name)}"
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def stage(media_file: MediaFile) -> str:
+    """Copy the media file into the scratch folder unless it is there already; returns its relative path.
+
+    Raises StagingFailed (with a sentence) or NoRoom. Never leaves a partial file under the final name.
+    """
+    relative = staged_relative_path(media_file)
+    target = Path(settings.SCRATCH_ROOT) / relative
+    if target.exists():
+        return relative
+    with _source(media_file.location) as (size, chunks):
+        part = _reserve(target, size, media_file.location)
+        if part is None:
+            return relative
+        try:
+            with open(part, "r+b") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                out.truncate()
+            part.rename(target)
+        except (OSError, requests.RequestException, BotoCoreError) as exc:
+            part.unlink(missing_ok=True)
+            raise StagingFailed(_sentence(media_file.location, str(exc))) from None
+    return relative
+
+
+def _sentence(location: str, reason: str) -> str:
+    return (
+        f"Could not fetch the media file at {location}: {reason}. "
+        "Check the location and Chowda's access to it, then use Retry failed."
+    )
+
+
+@contextmanager
+def _source(location: str) -> Iterator[tuple[int, Iterable[bytes]]]:
+    """Open a location for streaming: its size in bytes (0 if unknown) and its chunks."""
+    parts = urlsplit(location)
+    if parts.scheme == "file":
+        try:
+            file = open(unquote(parts.path), "rb")  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            raise StagingFailed(_sentence(location, exc.strerror or str(exc))) from None
+        with file:
+            yield os.fstat(file.fileno()).st_size, iter(lambda: file.read(CHUNK), b"")
+    elif parts.scheme in ("http", "https"):
+        try:
+            response = requests.get(location, stream=True, timeout=settings.STAGING_TIMEOUT)
+        except requests.RequestException as exc:
+            reason = f"the server cannot be reached ({exc.__class__.__name__})"
+            raise StagingFailed(_sentence(location, reason)) from None
+        with response:
+            if response.status_code >= 400:
+                raise StagingFailed(_sentence(location, f"the server answered HTTP {response.status_code}"))
+            yield int(response.headers.get("Content-Length") or 0), response.iter_content(CHUNK)
+    elif parts.scheme == "s3":
+        client = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL)
+        try:
+            answer = client.get_object(Bucket=parts.netloc, Key=unquote(parts.path.lstrip("/")))
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise StagingFailed(_sentence(location, f"{error.get('Code')}: {error.get('Message')}")) from None
+        except BotoCoreError as exc:
+            raise StagingFailed(_sentence(location, str(exc))) from None
+        body = answer["Body"]
+        with body:
+            yield int(answer.get("ContentLength") or 0), body.iter_chunks(CHUNK)
+    else:
+        raise StagingFailed(_sentence(location, "Chowda cannot read this kind of location"))
+
+
+def _reserve(target: Path, size: int, location: str) -> Path | None:
+    """Under the scratch lock, claim ``size`` bytes for the copy as its ``.part`` file; None if it is there.
+
+    Raises NoRoom when it does not fit now or another worker is writing it, StagingFailed when it can never fit.
+    """
+    budget = settings.SCRATCH_BUDGET
+    if size > budget:
+        raise StagingFailed(
+            _sentence(
+                location,
+                f"it is {size} bytes, more than the whole scratch budget ({budget} bytes, CHOWDA_SCRATCH_BUDGET)",
+            )
+        )
+    part = target.with_name(target.name + ".part")
+    with _locked():
+        if target.exists():
+            return None
+        # A .part that nobody wrote to for a while was left by a worker that stopped.
+        if part.exists() and time.time() - part.stat().st_mtime < 2 * settings.STAGING_TIMEOUT:
+            raise NoRoom(f"another worker is staging {location}")
+        part.unlink(missing_ok=True)
+        used = _usage()
+        if used + size > budget:
+            raise NoRoom(f"{location} needs {size} bytes; {used} of {budget} are in use")
+        part.parent.mkdir(parents=True, exist_ok=True)
+        with open(part, "wb") as out:
+            out.truncate(size)  # the reservation: counted by _usage until the copy replaces it
+    return part
+
+
+def _usage() -> int:
+    root = Path(settings.SCRATCH_ROOT)
+    return sum(path.stat().st_size for path in root.rglob("*") if path.is_file() and path.name != ".lock")
+
+
+@contextmanager
+def _locked() -> Iterator[None]:
+    """One writer of the scratch folder's bookkeeping at a time, across threads and processes of this host."""
+    root = Path(settings.SCRATCH_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def scratch_sweep(**kwargs) -> int:
+    """Remove the staged copies of media files that no active run needs; returns how many folders went.
+
+    Connected to ``runs.signals.run_finished`` (success, failure, cancel); never raises.
+    """
+    root = Path(settings.SCRATCH_ROOT)
+    if not root.is_dir():
+        return 0
+    try:
+        with _locked():
+            folders = {}
+            for entry in os.scandir(root):
+                media_id = entry.name.split("-", 1)[0]
+                if entry.is_dir() and media_id.isdigit():
+                    folders[int(media_id)] = entry.path
+            busy = set(
+                Run.objects.filter(media_file_id__in=list(folders), status__in=ACTIVE_STATUSES).values_list(
+                    "media_file_id", flat=True
+                )
+            )
+            gone = [path for media_id, path in folders.items() if media_id not in busy]
+            for path in gone:
+                shutil.rmtree(path, ignore_errors=True)
+        return len(gone)
+    except Exception:
+        logger.exception("Could not sweep the scratch folder %s", root)
+        return 0
