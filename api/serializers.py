@@ -17,7 +17,7 @@ from pipelines.models import Pipeline, PipelineStep
 from pipelines.services import pipeline_replace_steps
 from pipelines.validation import pipeline_warnings, step_problems
 from runs.models import RUN_STATUSES, Run, Status, StepRun
-from runs.services import DEFAULT_PILOT_SEED, Pilot
+from runs.services import DEFAULT_PILOT_SEED, Pilot, StartFrom
 
 # SQLite allows 999 variables per query; stay under it when looking ids up.
 LOOKUP_CHUNK = 900
@@ -614,8 +614,24 @@ class PilotSerializer(serializers.Serializer):
     )
 
 
+class StartFromSerializer(serializers.Serializer):
+    """Exactly one of ``blank``, ``pipeline`` and ``batch``."""
+
+    blank = serializers.BooleanField(required=False, help_text="A blank MMIF of each media file.")
+    pipeline = serializers.PrimaryKeyRelatedField(
+        queryset=Pipeline.objects.all(), required=False, help_text="Each file's latest MMIF of this pipeline."
+    )
+    batch = serializers.PrimaryKeyRelatedField(
+        queryset=Batch.objects.all(), required=False, help_text="The latest successful output of this batch."
+    )
+
+
 class StartRequestSerializer(serializers.Serializer):
     """What a start may choose; an empty body starts every file still to run with the pipeline's parameters."""
+
+    start_from = StartFromSerializer(
+        required=False, help_text="Where this start's files take their MMIF from, instead of what the batch says."
+    )
 
     pilot = PilotSerializer(required=False, help_text="Start only some of the files still to run.")
     overrides = serializers.DictField(
@@ -642,7 +658,17 @@ class StartRequestSerializer(serializers.Serializer):
                 sample=pilot.get("sample"),
                 seed=pilot["seed"],
             )
-        return {"pilot": pilot or None, "overrides": self.validated_data.get("overrides") or None}
+        source = self.validated_data.get("start_from")
+        start_from = None
+        if source:
+            start_from = StartFrom(
+                blank=bool(source.get("blank")), pipeline=source.get("pipeline"), batch=source.get("batch")
+            )
+        return {
+            "pilot": pilot or None,
+            "overrides": self.validated_data.get("overrides") or None,
+            "start_from": start_from,
+        }
 
 
 class CountResultSerializer(serializers.Serializer):

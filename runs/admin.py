@@ -309,7 +309,9 @@ class BatchAdmin(BoundedIdsAdmin):
         form = StartForm(request.POST if confirmed else None, batch=batch)
         if confirmed and form.is_valid():
             try:
-                result = batch_start(batch, pilot=form.pilot(), overrides=form.overrides())
+                result = batch_start(
+                    batch, pilot=form.pilot(), overrides=form.overrides(), start_from=form.start_from()
+                )
             except RunnerError as exc:
                 form.add_error(None, str(exc))  # shown above the form, with what the curator typed kept
             else:

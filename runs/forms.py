@@ -5,7 +5,8 @@ import json
 from django import forms
 
 from batches.models import Batch
-from runs.services import DEFAULT_PILOT_SEED, Pilot
+from pipelines.models import Pipeline
+from runs.services import DEFAULT_PILOT_SEED, Pilot, StartFrom
 
 ALL_FILES = "all"
 PILOT_CHOICES = [
@@ -37,8 +38,23 @@ class StartForm(forms.Form):
         help_text="One per line, or separated by commas or spaces.",
     )
 
+    source = forms.ChoiceField(
+        required=False,
+        label="Start from",
+        choices=[
+            ("", "what the batch says (its inputs, input batch or input pipeline; else a blank MMIF)"),
+            ("blank", "a blank MMIF of each media file"),
+            ("pipeline", "each file's latest MMIF of the pipeline below"),
+            ("batch", "the output of the batch below"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    source_pipeline = forms.ModelChoiceField(Pipeline.objects.all(), required=False, label="Pipeline")
+    source_batch = forms.ModelChoiceField(Batch.objects.order_by("-pk"), required=False, label="Batch")
+
     def __init__(self, *args, batch: Batch, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["source_batch"].queryset = Batch.objects.exclude(pk=batch.pk).order_by("-pk")
         self.steps = list(batch.pipeline.steps.select_related("app").order_by("position")) if batch.pipeline else []
         for step in self.steps:
             self.fields[f"step_{step.position}"] = forms.CharField(
@@ -58,6 +74,11 @@ class StartForm(forms.Form):
             self.add_error("size", "Say how many files the pilot takes.")
         if kind == "guids" and not self.guid_list():
             self.add_error("guids", "List the GUIDs of the files the pilot takes.")
+        source = data.get("source")
+        if source == "pipeline" and not data.get("source_pipeline"):
+            self.add_error("source_pipeline", "Choose the pipeline whose latest MMIF each file starts from.")
+        if source == "batch" and not data.get("source_batch"):
+            self.add_error("source_batch", "Choose the batch whose output each file starts from.")
         for step in self.steps:
             name = f"step_{step.position}"
             text = (data.get(name) or "").strip()
@@ -90,6 +111,16 @@ class StartForm(forms.Form):
             return Pilot(sample=self.cleaned_data["size"], seed=DEFAULT_PILOT_SEED if seed is None else seed)
         if kind == "guids":
             return Pilot(guids=self.guid_list())
+        return None
+
+    def start_from(self) -> StartFrom | None:
+        source = self.cleaned_data.get("source")
+        if source == "blank":
+            return StartFrom(blank=True)
+        if source == "pipeline":
+            return StartFrom(pipeline=self.cleaned_data["source_pipeline"])
+        if source == "batch":
+            return StartFrom(batch=self.cleaned_data["source_batch"])
         return None
 
     def overrides(self) -> dict[int, dict]:

@@ -37,7 +37,7 @@ class StartResult:
     started: int = 0
     already: int = 0
     without_input: list[str] = field(default_factory=list)
-    # Where files without an input should have found one: "in the input batch", "of pipeline 'X'".
+    # Where files without an input should have found one: "in batch 'X'", "of pipeline 'Y'".
     input_from: str = "in the input batch"
     # Redis could not be reached: the runs wait, pending, and are sent once it is back.
     queue_down: bool = False
@@ -145,6 +145,25 @@ class Pilot:
         return f"{len(self.guids)} listed GUID(s)"
 
 
+@dataclass(frozen=True)
+class StartFrom:
+    """Where the files of one start take their MMIF from, instead of what the batch says: a blank MMIF of each
+    media file (``blank``), each file's latest successful MMIF of ``pipeline`` in any batch, or the latest
+    successful output of ``batch``. At most one."""
+
+    blank: bool = False
+    pipeline: Pipeline | None = None
+    batch: Batch | None = None
+
+    def check(self, starting: Batch) -> None:
+        if [self.blank, self.pipeline is not None, self.batch is not None].count(True) != 1:
+            raise RunnerError(
+                "Choose one input for this start: a blank MMIF, a pipeline's latest MMIF, or a batch's output."
+            )
+        if self.batch is not None and self.batch.pk == starting.pk:
+            raise RunnerError("A batch cannot start from its own output: choose another batch.")
+
+
 def _few(items: list[str]) -> str:
     return ", ".join(items[:10]) + (f" and {len(items) - 10} more" if len(items) > 10 else "")
 
@@ -203,11 +222,18 @@ def pipeline_snapshot(pipeline: Pipeline, overrides: dict[int, dict] | None = No
     ]
 
 
-def batch_start(batch: Batch, *, pilot: Pilot | None = None, overrides: dict[int, dict] | None = None) -> StartResult:
+def batch_start(
+    batch: Batch,
+    *,
+    pilot: Pilot | None = None,
+    overrides: dict[int, dict] | None = None,
+    start_from: StartFrom | None = None,
+) -> StartResult:
     """Start a run for every file of the batch that has no queued, running or succeeded run in it
     (with ``pilot``, only for the files it chooses among those; the others wait for a later start).
 
-    ``overrides`` changes step parameters for the runs of this start only (see ``pipeline_snapshot``).
+    ``overrides`` changes step parameters for the runs of this start only (see ``pipeline_snapshot``), and
+    ``start_from`` where their MMIF comes from (else the batch's own inputs, input batch or input pipeline).
 
     Files whose last run failed or was cancelled start again from the first step.
     Each file starts from the batch's input for it when the batch has inputs (``BatchInput``: chosen
@@ -235,7 +261,9 @@ def batch_start(batch: Batch, *, pilot: Pilot | None = None, overrides: dict[int
             previous_id=Subquery(_current_run(batch, "pk")),
             attempt_number=Coalesce(Subquery(_current_run(batch, "attempt")), 0) + 1,
         )
-        rows = _with_sources(batch, rows, result)
+        if start_from is not None:
+            start_from.check(batch)
+        rows = _with_sources(batch, rows, result, start_from)
 
         # The database copies the rows (chowda_site/insert_select.py): at 100,000 files, preparing
         # each Run and StepRun in Python would take most of a minute.
@@ -280,25 +308,35 @@ def batch_start(batch: Batch, *, pilot: Pilot | None = None, overrides: dict[int
 BLANK_ORIGIN = "a blank MMIF of the media file"
 
 
-def _with_sources(batch: Batch, rows: QuerySet, result: StartResult) -> QuerySet:
+def _with_sources(batch: Batch, rows: QuerySet, result: StartResult, start_from: StartFrom | None) -> QuerySet:
     """Each file with the stored MMIF it starts from (``source``, "" for a blank one made when it runs) and
     where that came from (``origin``); files that should have an input and have none are left out and
-    listed in ``result.without_input``."""
-    if BatchInput.objects.filter(batch=batch).exists():
-        chosen = BatchInput.objects.filter(batch=batch, media_file=OuterRef("pk")).order_by()
-        rows = rows.annotate(source=Subquery(chosen.values("mmif")[:1]), origin=Subquery(chosen.values("origin")[:1]))
-        result.input_from = "among the batch's chosen or uploaded MMIF"
-    elif batch.input_batch_id:
-        latest = _latest_output(Run.objects.current().filter(batch_id=batch.input_batch_id))
-        rows = rows.annotate(source=Subquery(latest), origin=Value(f"the output of batch '{batch.input_batch.name}'"))
-    elif batch.input_pipeline_id:
-        latest = _latest_output(Run.objects.filter(batch__pipeline_id=batch.input_pipeline_id))
+    listed in ``result.without_input``. ``start_from``, when given, decides instead of the batch."""
+    if start_from is None:
+        if BatchInput.objects.filter(batch=batch).exists():
+            chosen = BatchInput.objects.filter(batch=batch, media_file=OuterRef("pk")).order_by()
+            rows = rows.annotate(
+                source=Subquery(chosen.values("mmif")[:1]), origin=Subquery(chosen.values("origin")[:1])
+            )
+            result.input_from = "among the batch's chosen or uploaded MMIF"
+            return _only_with_input(rows, result)
+        start_from = StartFrom(batch=batch.input_batch, pipeline=batch.input_pipeline)
+    if start_from.batch is not None:
+        latest = _latest_output(Run.objects.current().filter(batch_id=start_from.batch.pk))
+        rows = rows.annotate(source=Subquery(latest), origin=Value(f"the output of batch '{start_from.batch.name}'"))
+        result.input_from = f"in batch '{start_from.batch.name}'"
+    elif start_from.pipeline is not None:
+        latest = _latest_output(Run.objects.filter(batch__pipeline_id=start_from.pipeline.pk))
         rows = rows.annotate(
-            source=Subquery(latest), origin=Value(f"the latest MMIF of pipeline '{batch.input_pipeline.name}'")
+            source=Subquery(latest), origin=Value(f"the latest MMIF of pipeline '{start_from.pipeline.name}'")
         )
-        result.input_from = f"of pipeline '{batch.input_pipeline.name}'"
+        result.input_from = f"of pipeline '{start_from.pipeline.name}'"
     else:
         return rows.annotate(source=Value(""), origin=Value(BLANK_ORIGIN))
+    return _only_with_input(rows, result)
+
+
+def _only_with_input(rows: QuerySet, result: StartResult) -> QuerySet:
     result.without_input = list(rows.filter(source__isnull=True).order_by("guid").values_list("guid", flat=True))
     return rows.filter(source__isnull=False)
 

@@ -18,7 +18,7 @@ from batches.mmif import source_mmif
 from batches.models import Batch
 from runs import inputs
 from runs.models import BatchInput, Run, Status
-from runs.services import batch_start
+from runs.services import Pilot, RunnerError, StartFrom, batch_start
 from tests.factories import BatchFactory, MediaFileFactory, PipelineFactory, PipelineStepFactory
 from tests.runner_helpers import register, wait_until_finished
 
@@ -320,3 +320,69 @@ def test_the_command_uploads_mmif_and_says_what_is_wrong(target, tmp_path, capsy
 
     assert "1 file(s) will start from the uploaded MMIF" in capsys.readouterr().out
     assert BatchInput.objects.filter(batch=batch).count() == 1
+
+
+def test_a_start_takes_its_input_from_another_batch_or_a_blank_mmif_for_that_start_only(ran, apps, idle_runner_apps):
+    source, runs = ran
+    later = BatchFactory(name="Later", pipeline=pipeline_of(apps, "second", pipeline_name="Second"))
+    later.media_files.set([run.media_file for run in runs])
+    first_calls = requests_of(idle_runner_apps, "first")
+
+    result = batch_start(later, pilot=Pilot(first=2), start_from=StartFrom(batch=source))
+    from_batch = wait_until_finished(later)
+    blank = batch_start(later, start_from=StartFrom(blank=True))
+    wait_until_finished(later)
+
+    assert result.started == 2
+    assert [run.input_origin for run in from_batch] == ["the output of batch 'Both apps'"] * 2
+    assert [view_apps(run) for run in from_batch] == [["first", "second", "second"]] * 2
+    assert blank.started == 1
+    assert Run.objects.filter(batch=later).order_by("-pk").first().input_origin == "a blank MMIF of the media file"
+    assert requests_of(idle_runner_apps, "first") == first_calls
+    later.refresh_from_db()
+    assert later.input_batch is None  # the batch itself is unchanged
+
+
+def test_the_start_from_choice_is_refused_when_it_names_the_batch_itself_or_two_inputs(ran):
+    batch, _runs = ran
+    with pytest.raises(RunnerError, match="cannot start from its own output"):
+        batch_start(batch, start_from=StartFrom(batch=batch))
+    with pytest.raises(RunnerError, match="Choose one input for this start"):
+        batch_start(batch, start_from=StartFrom(blank=True, batch=batch))
+
+
+def test_the_api_and_the_command_start_from_a_pipelines_latest_mmif(ran, apps, api, capsys):
+    source, runs = ran
+    later = BatchFactory(name="Later", pipeline=pipeline_of(apps, "second", pipeline_name="Second"))
+    later.media_files.set([run.media_file for run in runs])
+
+    response = api.post(
+        f"/api/batches/{later.pk}/start/",
+        {"pilot": {"first": 1}, "start_from": {"pipeline": source.pipeline.pk}},
+        format="json",
+    )
+    call_command("start_batch", "Later", "--first", "1", "--from-batch", "Both apps")
+    wait_until_finished(later)
+
+    assert response.status_code == 200, response.json()
+    origins = list(Run.objects.filter(batch=later).order_by("pk").values_list("input_origin", flat=True))
+    assert origins == [f"the latest MMIF of pipeline '{source.pipeline.name}'", "the output of batch 'Both apps'"]
+    assert "Started 1 file(s) as a pilot" in capsys.readouterr().out
+
+
+def test_the_admin_start_page_chooses_the_input_for_that_start(ran, apps, curator_client):
+    source, runs = ran
+    later = BatchFactory(name="Later", pipeline=pipeline_of(apps, "second", pipeline_name="Second"))
+    later.media_files.set([run.media_file for run in runs])
+    form = {"action": "start", "_selected_action": [later.pk], "confirm": "Start", "source": "batch"}
+    changelist = reverse("admin:batches_batch_changelist")
+
+    asked = curator_client.post(changelist, form).content.decode()
+    started = curator_client.post(changelist, {**form, "source_batch": source.pk}, follow=True)
+    wait_until_finished(later)
+
+    assert "Choose the batch whose output each file starts from." in asked
+    assert [str(m) for m in started.context["messages"]] == ["Later: Started 3 file(s)."]
+    assert set(Run.objects.filter(batch=later).values_list("input_origin", flat=True)) == {
+        "the output of batch 'Both apps'"
+    }

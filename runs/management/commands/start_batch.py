@@ -2,8 +2,9 @@ import json
 
 from django.core.management.base import CommandError
 
+from pipelines.models import Pipeline
 from runs.management.commands._batch_command import BatchCommand
-from runs.services import DEFAULT_PILOT_SEED, Pilot, RunnerError, batch_start
+from runs.services import DEFAULT_PILOT_SEED, Pilot, RunnerError, StartFrom, batch_start
 
 
 def parse_override(text: str) -> tuple[int, str, object]:
@@ -36,6 +37,10 @@ class Command(BatchCommand):
         parser.add_argument(
             "--seed", type=int, default=DEFAULT_PILOT_SEED, help="The sample's seed (the same seed, the same files)."
         )
+        source = parser.add_mutually_exclusive_group()
+        source.add_argument("--from-blank", action="store_true", help="Start from a blank MMIF of each media file.")
+        source.add_argument("--from-pipeline", metavar="PIPELINE", help="Start from each file's latest MMIF of it.")
+        source.add_argument("--from-batch", metavar="BATCH", help="Start from that batch's output (id or name).")
         parser.add_argument(
             "--override",
             action="append",
@@ -44,8 +49,24 @@ class Command(BatchCommand):
             help="Change a step's parameter for this start only, e.g. 1:threshold=0.2 (repeat for more).",
         )
 
-    def handle(self, *args, batch, first, sample, guids, seed, override, **options):
+    def get_pipeline(self, ref: str) -> Pipeline:
+        found = Pipeline.objects.filter(pk=int(ref)) if ref.isdigit() else Pipeline.objects.filter(name=ref)
+        pipeline = found.first()
+        if pipeline is None:
+            raise CommandError(f"There is no pipeline {ref!r}: give a pipeline id or its exact name.")
+        return pipeline
+
+    def handle(
+        self, *args, batch, first, sample, guids, seed, override, from_blank, from_pipeline, from_batch, **options
+    ):
         batch = self.get_batch(batch)
+        start_from = None
+        if from_blank:
+            start_from = StartFrom(blank=True)
+        elif from_pipeline:
+            start_from = StartFrom(pipeline=self.get_pipeline(from_pipeline))
+        elif from_batch:
+            start_from = StartFrom(batch=self.get_batch(from_batch))
         pilot = None
         if first is not None or sample is not None or guids:
             listed = tuple(dict.fromkeys(guids.replace(",", " ").split())) if guids else ()
@@ -55,7 +76,7 @@ class Command(BatchCommand):
             position, name, value = parse_override(text)
             overrides.setdefault(position, {})[name] = value
         try:
-            result = batch_start(batch, pilot=pilot, overrides=overrides or None)
+            result = batch_start(batch, pilot=pilot, overrides=overrides or None, start_from=start_from)
         except RunnerError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"Batch '{batch.name}': {result.sentence}")
