@@ -149,7 +149,7 @@ class Pilot:
 class StartFrom:
     """Where the files of one start take their MMIF from, instead of what the batch says: a blank MMIF of each
     media file (``blank``), each file's latest successful MMIF of ``pipeline`` in any batch, or the latest
-    successful output of ``batch``. At most one."""
+    successful output of ``batch``. Exactly one."""
 
     blank: bool = False
     pipeline: Pipeline | None = None
