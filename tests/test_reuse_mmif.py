@@ -386,3 +386,30 @@ def test_the_admin_start_page_chooses_the_input_for_that_start(ran, apps, curato
     assert set(Run.objects.filter(batch=later).values_list("input_origin", flat=True)) == {
         "the output of batch 'Both apps'"
     }
+
+
+def test_the_command_builds_a_batch_from_runs_or_from_latest_mmif_and_names_what_is_wrong(ran, apps, capsys):
+    source, runs = ran
+    second = pipeline_of(apps, "second", pipeline_name="Second")
+    ids = ",".join(str(run.pk) for run in runs)
+
+    call_command("reuse_mmif", "--name", "By runs", "--pipeline", "Second", "--runs", ids)
+    call_command(
+        "reuse_mmif",
+        "--name",
+        "By files",
+        "--pipeline",
+        str(second.pk),
+        "--guids",
+        "cpb-aacip-1,cpb-aacip-2",
+        "--from-pipeline",
+        source.pipeline.name,
+    )
+    with pytest.raises(CommandError, match="There is no media file cpb-aacip-404"):
+        call_command("reuse_mmif", "--name", "Nope", "--pipeline", "Second", "--guids", "cpb-aacip-404")
+
+    out = capsys.readouterr().out
+    assert "Created batch 'By runs' of 3 file(s), each starting from the final MMIF of its selected run." in out
+    assert "Created batch 'By files' of 2 file(s), each starting from its latest successful MMIF of pipeline" in out
+    assert BatchInput.objects.filter(batch__name="By files").count() == 2
+    assert not Batch.objects.filter(name="Nope").exists()
