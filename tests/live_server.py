@@ -71,6 +71,8 @@ class Daphne:
 
     def _answers(self) -> bool:
         try:
-            return requests.get(f"{self.url}/admin/login/", timeout=1).status_code == 200
-        except requests.ConnectionError:
+            # Daphne loads Django on its first request, which takes seconds on a busy machine: a slow first
+            # answer means "not yet", like a refused connection.
+            return requests.get(f"{self.url}/admin/login/", timeout=5).status_code == 200
+        except (requests.ConnectionError, requests.Timeout):
             return False
