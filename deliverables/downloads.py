@@ -1,6 +1,5 @@
 """Deliverables as downloads: one run's, or a batch's as a zip streamed while it is written (one entry per GUID)."""
 
-import io
 import zipfile
 from collections.abc import Iterable, Iterator
 
@@ -8,6 +7,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.text import slugify
 
 from deliverables.formats import KINDS, FormatError, deliverable_text
+from runs.downloads import ChunkSink
 from runs.models import Run, Status
 from runs.storage import open_mmif
 
@@ -26,28 +26,11 @@ def deliverable_response(run: Run, kind: str) -> HttpResponse:
     return response
 
 
-class _Sink(io.RawIOBase):
-    def __init__(self):
-        self.chunks: list[bytes] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:
-        self.chunks.append(bytes(data))
-        return len(data)
-
-    def take(self) -> bytes:
-        out = b"".join(self.chunks)
-        self.chunks.clear()
-        return out
-
-
 def zip_chunks(runs: Iterable[Run], kind: str) -> Iterator[bytes]:
     """A zip with ``<guid>.<ext>`` per run, written one entry at a time; a run whose MMIF cannot give the
     deliverable gets ``<guid>.problem.txt`` saying why instead."""
     extension = KINDS[kind][0]
-    sink = _Sink()
+    sink = ChunkSink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for run in runs:
             guid = run.media_file.guid

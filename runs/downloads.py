@@ -19,7 +19,7 @@ def mmif_response(name: str, filename: str) -> FileResponse:
     )
 
 
-class _Sink(io.RawIOBase):
+class ChunkSink(io.RawIOBase):
     """A write-only stream whose bytes are collected and handed out as they come."""
 
     def __init__(self):
@@ -40,7 +40,7 @@ class _Sink(io.RawIOBase):
 
 def zip_chunks(members: Iterable[tuple[str, str]]) -> Iterator[bytes]:
     """The bytes of a zip of (name in the zip, stored MMIF name) pairs, a chunk at a time: never all in memory."""
-    sink = _Sink()
+    sink = ChunkSink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for arcname, name in members:
             with archive.open(arcname, "w", force_zip64=True) as target, default_storage.open(name, "rb") as source:
