@@ -111,25 +111,68 @@ def stage(media_file: MediaFile) -> str:
     """Copy the media file into the scratch folder unless it is there already; returns its relative path.
 
     Raises StagingFailed (with a sentence) or NoRoom. Never leaves a partial file under the final name.
+    Room is claimed before the download whenever the location tells the size on its own (a file's size,
+    HTTP HEAD, S3 HEAD), so a run waiting for room asks for the size each time, never opens a download.
     """
     relative = staged_relative_path(media_file)
     target = Path(settings.SCRATCH_ROOT) / relative
     if target.exists():
         return relative
-    with _source(media_file.location) as (size, chunks):
-        part = _reserve(target, size, media_file.location)
-        if part is None:
-            return relative
-        try:
+    location = media_file.location
+    size = _size(location)
+    part = _reserve(target, size, location) if size is not None else None
+    if size is not None and part is None:
+        return relative
+    try:
+        with _source(location) as (streamed_size, chunks):
+            if part is None:
+                part = _reserve(target, streamed_size, location)
+                if part is None:
+                    return relative
             with open(part, "r+b") as out:
                 for chunk in chunks:
                     out.write(chunk)
                 out.truncate()
             part.rename(target)
-        except (OSError, requests.RequestException, BotoCoreError) as exc:
+    except (OSError, requests.RequestException, BotoCoreError) as exc:
+        if part is not None:
             part.unlink(missing_ok=True)
-            raise StagingFailed(_sentence(media_file.location, str(exc))) from None
+        raise StagingFailed(_sentence(location, str(exc))) from None
+    except StagingFailed:
+        if part is not None:
+            part.unlink(missing_ok=True)
+        raise
     return relative
+
+
+def _size(location: str) -> int | None:
+    """The file's size in bytes when the location tells it without sending the file; None when it cannot.
+
+    An unreachable HTTP server fails here with the sentence the download would give; any other answer
+    without a size leaves it to the download to say what is wrong.
+    """
+    parts = urlsplit(location)
+    if parts.scheme == "file":
+        try:
+            return os.stat(unquote(parts.path)).st_size
+        except OSError:
+            return None
+    if parts.scheme in ("http", "https"):
+        try:
+            response = requests.head(location, timeout=settings.STAGING_TIMEOUT, allow_redirects=True)
+        except requests.RequestException as exc:
+            reason = f"the server cannot be reached ({exc.__class__.__name__})"
+            raise StagingFailed(_sentence(location, reason)) from None
+        length = response.headers.get("Content-Length", "")
+        return int(length) if response.ok and length.isdigit() else None
+    if parts.scheme == "s3":
+        client = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL)
+        try:
+            answer = client.head_object(Bucket=parts.netloc, Key=unquote(parts.path.lstrip("/")))
+        except (ClientError, BotoCoreError):
+            return None
+        return int(answer.get("ContentLength") or 0) or None
+    return None
 
 
 def _sentence(location: str, reason: str) -> str:

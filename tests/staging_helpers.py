@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 class MediaServer:
-    """Serves the files of a folder over HTTP, with range requests; counts the GETs of each path."""
+    """Serves the files of a folder over HTTP, with range requests and HEAD; counts the GETs of each path."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -21,6 +21,16 @@ class MediaServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_HEAD(self):
+                path = server.folder / self.path.lstrip("/")
+                if not path.is_file():
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Accept-Ranges", "bytes")
+                self.send_header("Content-Length", str(path.stat().st_size))
+                self.end_headers()
+
             def do_GET(self):
                 server.gets[self.path] += 1
                 path = server.folder / self.path.lstrip("/")
