@@ -27,9 +27,13 @@ async def opens(host: str, origin: str | None) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def site(settings):
+def site(settings, request):
     settings.ALLOWED_HOSTS = ["chowda.example.org", "localhost", "127.0.0.1"]
     settings.CSRF_TRUSTED_ORIGINS = []
+    if "redis_url" not in request.fixturenames:
+        # The check alone needs no Redis: with the in-memory layer a consumer stops at once when it is
+        # disconnected, instead of after the communicator's one-second wait for a pending Redis read.
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
 @pytest.mark.parametrize(
@@ -97,3 +101,4 @@ async def test_the_served_site_refuses_a_page_on_another_port_of_the_same_host(v
         application, path, headers=[cookie, (b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:1")]
     )
     assert not (await other_port.connect())[0]
+    await other_port.disconnect()
