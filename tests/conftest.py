@@ -1,6 +1,7 @@
 import json
 import os
 import socket
+import sys
 import time
 import uuid
 
@@ -9,6 +10,12 @@ from django.contrib.auth.models import Group
 
 from tests import clams_test_apps
 from tests.factories import UserFactory
+
+# clams-python versions an app from the git checkout beside __main__'s file. In a pytest-xdist worker
+# __main__ is execnet's, which has no file and makes AppMetadata raise: give it pytest's, as `python -m
+# pytest` has (no checkout there, so the version is the same "unresolved" one).
+if not getattr(sys.modules["__main__"], "__file__", None):
+    sys.modules["__main__"].__file__ = pytest.__file__
 
 
 @pytest.fixture(scope="session")
