@@ -5,13 +5,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from api.base import ID, ActionView, needs
 from api.exceptions import Conflict
-from api.parsers import FormParser, JSONParser, MultiPartParser
+from api.filters import DeliveryFilter
 from api.schema import ERRORS, ChowdaAutoSchema
 from api.serializers import StrictFields
 from batches.models import Batch
@@ -21,32 +20,6 @@ from deliverables.formats import KINDS, FormatError
 from deliverables.models import Delivery
 from deliverables.services import DeliverablesError, batch_deliver, batch_mark_final, runs_mark_final
 from runs.models import Run
-
-ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The object's id.")
-
-
-def needs(*perms: str) -> type[BasePermission]:
-    class Needs(BasePermission):
-        def has_permission(self, request, view) -> bool:
-            user = request.user
-            return bool(user and user.is_authenticated and user.has_perms(perms))
-
-    return Needs
-
-
-class DeliverablesView(APIView):
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
-    schema = ChowdaAutoSchema()
-
-    def get_one(self, model, pk):
-        text = str(pk)
-        found = (
-            model.objects.filter(pk=int(text)).first() if text.isascii() and text.isdigit() and len(text) < 19 else None
-        )
-        if found is None:
-            raise NotFound(f"There is no {model._meta.verbose_name} with id {pk}.")
-        return found
 
 
 class MarkedSerializer(serializers.Serializer):
@@ -68,7 +41,7 @@ def marked_response(act) -> Response:
 MARKED = {200: MarkedSerializer, 409: ERRORS["409"]}
 
 
-class RunMarkFinalView(DeliverablesView):
+class RunMarkFinalView(ActionView):
     permission_classes = [needs("runs.view_run", "deliverables.add_finalmmif")]
 
     @extend_schema(
@@ -84,7 +57,7 @@ class RunMarkFinalView(DeliverablesView):
         return marked_response(lambda: runs_mark_final(Run.objects.filter(pk=run.pk), request.user))
 
 
-class BatchMarkFinalView(DeliverablesView):
+class BatchMarkFinalView(ActionView):
     permission_classes = [needs("batches.view_batch", "deliverables.add_finalmmif")]
 
     @extend_schema(
@@ -144,7 +117,7 @@ class DeliveredSerializer(serializers.Serializer):
     delivery = DeliverySerializer()
 
 
-class BatchDeliverView(DeliverablesView):
+class BatchDeliverView(ActionView):
     permission_classes = [needs("batches.view_batch", "deliverables.add_delivery")]
 
     @extend_schema(
@@ -176,18 +149,14 @@ class DeliveryList(generics.ListAPIView):
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [needs("deliverables.view_delivery")]
     serializer_class = DeliverySerializer
+    filterset_class = DeliveryFilter
     schema = ChowdaAutoSchema()
 
     def get_queryset(self):
-        deliveries = Delivery.objects.select_related("delivered_by")
-        batch = str(self.request.query_params.get("batch", ""))
-        if batch.isascii() and batch.isdigit():
-            deliveries = deliveries.filter(batch_id=int(batch))
-        return deliveries
+        return Delivery.objects.select_related("delivered_by")
 
     @extend_schema(
-        summary="List deliveries, newest first: who delivered which batch where, how many files, what failed.",
-        parameters=[OpenApiParameter("batch", OpenApiTypes.INT, description="Only this batch's deliveries.")],
+        summary="List deliveries, newest first: who delivered which batch where, how many files, what failed."
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -211,7 +180,7 @@ KIND = OpenApiParameter(
 )
 
 
-class DownloadView(DeliverablesView):
+class DownloadView(ActionView):
     permission_classes = [needs("runs.view_run", "batches.view_batch")]
     renderer_classes = [JSONRenderer, DownloadRenderer]
 

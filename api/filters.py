@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef
 
 from batches.models import Batch, MediaFile
 from chowda_site.ids import MAX_ID
-from deliverables.models import FinalMmif
+from deliverables.models import Delivery, FinalMmif
 from runs.models import RUN_STATUSES, Run, StepRun
 from runs.selectors import with_progress
 
@@ -86,3 +86,11 @@ class RunFilter(django_filters.FilterSet):
 
     def filter_app(self, queryset, name, value: int):
         return queryset.filter(Exists(StepRun.objects.filter(run=OuterRef("pk"), app_id=value)))
+
+
+class DeliveryFilter(django_filters.FilterSet):
+    batch = IdFilter(field_name="batch", help_text="Only the deliveries of the batch with this id.")
+
+    class Meta:
+        model = Delivery
+        fields = ["batch"]

@@ -3,15 +3,12 @@
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import parsers, serializers
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from api.deliverables import ID, needs
+from api.base import ID, ActionView, needs
 from api.exceptions import Conflict, too_large
 from api.parsers import JSONParser
-from api.schema import ERRORS, ChowdaAutoSchema
+from api.schema import ERRORS
 from api.serializers import StrictFields
 from batches.models import Batch, MediaFile
 from pipelines.models import Pipeline
@@ -19,10 +16,8 @@ from runs import inputs
 from runs.models import Run
 
 
-class InputsView(APIView):
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+class InputsView(ActionView):
     parser_classes = [JSONParser]
-    schema = ChowdaAutoSchema()
 
 
 class CreatedSerializer(serializers.Serializer):
@@ -143,9 +138,7 @@ class BatchInputsUploadView(InputsView):
         responses={200: UploadedSerializer, 400: ERRORS["400"], 409: ERRORS["409"], 413: ERRORS["413"]},
     )
     def post(self, request, pk):
-        batch = Batch.objects.filter(pk=int(pk)).first() if str(pk).isdigit() and len(str(pk)) < 19 else None
-        if batch is None:
-            raise NotFound(f"There is no batch with id {pk}.")
+        batch = self.get_one(Batch, pk)
         body = UploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:

@@ -4,27 +4,15 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.exceptions import NotFound
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from api.schema import ChowdaAutoSchema
+from api.base import ActionView, needs
 from batches.models import Batch
 from reports.batch_report import report_columns, report_page
 from reports.statistics import app_statistics
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
-
-
-class MaySeeRuns(BasePermission):
-    """Reports are readings of runs: Curators and Viewers may see them."""
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perms(["runs.view_run", "batches.view_batch"]))
 
 
 def number(value, default: int, *, low: int, high: int) -> int:
@@ -34,10 +22,9 @@ def number(value, default: int, *, low: int, high: int) -> int:
     return max(low, min(high, int(text)))
 
 
-class ReportView(APIView):
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
-    permission_classes = [MaySeeRuns]
-    schema = ChowdaAutoSchema()
+class ReportView(ActionView):
+    # Reports are readings of runs: Curators and Viewers may see them.
+    permission_classes = [needs("runs.view_run", "batches.view_batch")]
 
 
 class BatchReportView(ReportView):
@@ -62,9 +49,7 @@ class BatchReportView(ReportView):
         ),
     )
     def get(self, request, pk):
-        batch = Batch.objects.filter(pk=number(pk, 0, low=0, high=2**63 - 1)).first()
-        if batch is None:
-            raise NotFound(f"There is no batch with id {pk}.")
+        batch = self.get_one(Batch, pk)
         after = number(request.query_params.get("after"), 0, low=0, high=2**63 - 1)
         size = number(request.query_params.get("page_size"), DEFAULT_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE)
         rows, next_after = report_page(batch, after=after, size=size)

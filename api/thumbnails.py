@@ -2,33 +2,21 @@
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from api.schema import ChowdaAutoSchema
+from api.base import ActionView, needs
 from api.serializers import MediaFileIdsField
 from batches.models import MediaFile
 from batches.services import media_make_thumbnails
-
-
-class MayChangeMediaFiles(BasePermission):
-    """Curators may queue thumbnails; Viewers may not."""
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm("batches.change_mediafile"))
 
 
 class MakeThumbnailsSerializer(serializers.Serializer):
     media_files = MediaFileIdsField(help_text="The ids of the media files whose thumbnails to make.")
 
 
-class MakeThumbnailsView(APIView):
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
-    permission_classes = [MayChangeMediaFiles]
-    schema = ChowdaAutoSchema()
+class MakeThumbnailsView(ActionView):
+    # Curators may queue thumbnails; Viewers may not.
+    permission_classes = [needs("batches.change_mediafile")]
 
     @extend_schema(
         summary="Make the thumbnails of media files in the background.",

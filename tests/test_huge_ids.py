@@ -21,6 +21,7 @@ LONGEST_ID = "9223372036854775807"
         ("/api/batches/", "pipeline"),
         ("/api/media-files/", "collection"),
         ("/api/media-files/", "batch"),
+        ("/api/deliveries/", "batch"),
     ],
 )
 def test_a_filter_by_an_id_too_large_to_exist_is_a_400_that_says_so(api, path, name, value):
