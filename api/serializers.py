@@ -610,7 +610,9 @@ class PilotSerializer(serializers.Serializer):
         required=False, min_value=1, help_text="A random sample of N of the files still to run."
     )
     seed = serializers.IntegerField(
-        required=False, default=DEFAULT_PILOT_SEED, help_text="The sample's seed: the same seed draws the same files."
+        required=False,
+        default=DEFAULT_PILOT_SEED,
+        help_text="The sample's seed: from the same files still to run, the same seed draws the same sample.",
     )
 
 

@@ -29,7 +29,7 @@ class StartForm(forms.Form):
         required=False,
         initial=DEFAULT_PILOT_SEED,
         label="Seed",
-        help_text="The same seed draws the same sample again.",
+        help_text="From the same files still to run, the same seed draws the same sample again.",
     )
     guids = forms.CharField(
         required=False,

@@ -105,7 +105,8 @@ DEFAULT_PILOT_SEED = 1
 @dataclass(frozen=True)
 class Pilot:
     """Which of the files still to run a start takes: the first ``first`` by GUID, the listed ``guids``, or a
-    random ``sample`` of that many, drawn with ``seed`` (the same seed draws the same files again)."""
+    random ``sample`` of that many, drawn with ``seed`` (from the same files still to run, the same
+    seed draws the same sample; once some have run, it draws among those left)."""
 
     first: int | None = None
     guids: tuple[str, ...] = ()

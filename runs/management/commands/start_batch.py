@@ -35,7 +35,10 @@ class Command(BatchCommand):
         pilot.add_argument("--sample", type=int, metavar="N", help="A pilot: a random sample of N files still to run.")
         pilot.add_argument("--guids", metavar="GUID,GUID,…", help="A pilot: the files with these GUIDs.")
         parser.add_argument(
-            "--seed", type=int, default=DEFAULT_PILOT_SEED, help="The sample's seed (the same seed, the same files)."
+            "--seed",
+            type=int,
+            default=DEFAULT_PILOT_SEED,
+            help="The sample's seed (from the same files still to run, the same seed draws the same sample).",
         )
         source = parser.add_mutually_exclusive_group()
         source.add_argument("--from-blank", action="store_true", help="Start from a blank MMIF of each media file.")
