@@ -18,3 +18,7 @@ CELERY_DB_REUSE_MAX = None
 
 # Most tests import media without a worker or a queue; the thumbnail tests turn this on.
 THUMBNAILS_ON_IMPORT = False
+
+# The session's worker sends waiting runs again (a retry after HTTP 503, a busy app) each dispatcher round:
+# once a second here, not every 5 s, so a test of retries waits for its backoff rather than the round.
+DISPATCH_INTERVAL = 1.0
