@@ -285,6 +285,7 @@ def batch_start(
         result.started = len(new_ids)
         result.already = batch.media_files.count() - result.started - len(result.without_input) - result.unstarted
         if new_ids:
+            _unfinish(batch)
             new_runs = Run.objects.filter(batch=batch, pk__range=(new_ids[0], new_ids[-1]))
             Run.objects.filter(pk__in=new_runs.filter(retry_of__isnull=False).values("retry_of")).update(
                 superseded=True
@@ -473,6 +474,7 @@ def batch_retry_failed(batch: Batch) -> RunsChanged:
         events.runs_changed((new.pk for new in retried), batch_id=batch.pk)
         sent = []
         if old_runs:
+            _unfinish(batch)
             transaction.on_commit(lambda: sent.append(_send_first(batch)))
     if not old_runs:
         return RunsChanged(0, "No run of the batch failed or was cancelled: nothing was retried.")
@@ -480,6 +482,12 @@ def batch_retry_failed(batch: Batch) -> RunsChanged:
     if sent == [False]:
         said += " They wait for the queue (Redis cannot be reached now) and start as soon as it is back."
     return RunsChanged(len(old_runs), said)
+
+
+def _unfinish(batch: Batch) -> None:
+    """A batch given new runs is unfinished again: it tells its creator (and webhook) again when they end,
+    and again if their failures pass its limit, instead of staying silent after the first time."""
+    Batch.objects.filter(pk=batch.pk).update(finished_notified_at=None, failures_notified_at=None)
 
 
 def _retry(old: Run, old_steps: list[StepRun]) -> Run:

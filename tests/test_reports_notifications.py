@@ -18,7 +18,7 @@ from batches.models import Batch
 from reports import notifications
 from reports.tasks import notify_batch
 from runs.models import Status
-from runs.services import batch_cancel, batch_start
+from runs.services import batch_cancel, batch_retry_failed, batch_start
 from tests.factories import (
     BatchFactory,
     MediaFileFactory,
@@ -145,6 +145,22 @@ class TestOnTheWorker:
         # The failed count is read when the notification goes out: 2 or 3 of the 3 files.
         assert "failed files, more than the 1 it allows; look at its report" in subjects[1]
         assert subjects[0].startswith(f"[Chowda] Batch '{batch.name}' finished: 0 of 3 files succeeded, 3 failed")
+
+    def test_a_batch_that_finishes_again_after_a_retry_notifies_again(self, runner_apps, settings):
+        settings.STEP_MAX_ATTEMPTS = 1
+        batch = self.batch(runner_apps, "first", 2)
+        runner_apps["first"][1].fail_next = 1
+
+        batch_start(batch)
+        wait_for(lambda: len(mail.outbox) >= 1, message="the first email")
+        batch_retry_failed(batch)
+        wait_for(lambda: len(mail.outbox) >= 2, message="the email after the retry")
+
+        name = batch.name
+        assert [message.subject for message in mail.outbox] == [
+            f"[Chowda] Batch '{name}' finished: 1 of 2 files succeeded, 1 failed and 0 were cancelled.",
+            f"[Chowda] Batch '{name}' finished: 2 of 2 files succeeded, 0 failed and 0 were cancelled.",
+        ]
 
     def test_a_failing_webhook_is_retried_with_the_same_delivery_id(self, runner_apps, receiver):
         hook = receiver(statuses=(500, 503, 200))
