@@ -2,7 +2,9 @@
 
 Made by the Celery task ``batches.make_thumbnail`` (batches/tasks.py), never during a run. Images are
 read with Pillow; video and audio are decoded by the ffmpeg binary inside the imageio-ffmpeg wheel, which
-reads file paths and http(s) URLs itself (s3:// locations are handed to it as a presigned URL).
+reads file paths and http(s) URLs itself (s3:// locations are handed to it as a presigned URL). An
+http(s) location is checked first as staging checks it (clams_apps/url_policy.py); ffmpeg follows the
+redirects of a location that passed.
 """
 
 import io
@@ -12,13 +14,13 @@ from urllib.parse import unquote, urlsplit
 
 import boto3
 import imageio_ffmpeg
-import requests
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, ImageDraw
 
 from batches.models import DocumentType, MediaFile
+from clams_apps.url_policy import UrlRefused, check_media_url, media_request
 
 SIZE = (160, 90)
 WAVE_SIZE = (320, 48)
@@ -59,6 +61,10 @@ def _readable(location: str) -> str:
         client = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL)
         key = unquote(parts.path.lstrip("/"))
         return client.generate_presigned_url("get_object", Params={"Bucket": parts.netloc, "Key": key})
+    try:
+        check_media_url(location)
+    except UrlRefused as exc:
+        raise ThumbnailFailed(f"Could not read the media at {location}: {exc}.") from None
     return location
 
 
@@ -88,7 +94,7 @@ def _image_still(location: str) -> bytes:
             client = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL)
             data = client.get_object(Bucket=parts.netloc, Key=unquote(parts.path.lstrip("/")))["Body"].read()
         else:
-            response = requests.get(location, timeout=settings.STAGING_TIMEOUT)
+            response = media_request("GET", location, timeout=settings.STAGING_TIMEOUT)
             response.raise_for_status()
             data = response.content
         image = Image.open(io.BytesIO(data))

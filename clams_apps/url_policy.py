@@ -1,16 +1,21 @@
-"""Which URLs Chowda may call as a CLAMS app, checked before any request is sent.
+"""Which URLs Chowda may call as a CLAMS app, or fetch media from, checked before any request is sent.
 
 Registering an app makes Chowda's server send a request wherever a curator points it. CLAMS apps
 live on private networks and on loopback, so those stay allowed; addresses that are never an app
 are refused, above all link-local ones, where cloud metadata services (169.254.169.254) hand out
 credentials. Every address the host name resolves to is checked, so a name cannot hide one.
 An operator can instead list what is allowed in ``CHOWDA_APP_URL_ALLOW`` (``settings.APP_URL_ALLOW``).
+
+A media file's http(s) location is fetched by a worker too (staging, thumbnails): it gets the same
+refusals (``check_media_url``), at every redirect (``media_request``); archives' media servers sit on
+the same networks as their apps, so no allow list applies to them.
 """
 
 import ipaddress
 import socket
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
+import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -45,6 +50,33 @@ def check_app_url(url: str) -> None:
         if kind:
             via = "" if host == str(address) else f" (the address of {host})"
             raise UrlRefused(f"Chowda does not call {kind} such as {address}{via}: {ASK_AN_OPERATOR}")
+
+
+MAX_MEDIA_REDIRECTS = 5
+
+
+def check_media_url(url: str) -> None:
+    """Raise UrlRefused, with a sentence, if a worker must not fetch a media file from this http(s) ``url``."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    for address in _resolve(url, host, parts.port):
+        kind = _never_an_app(address)
+        if kind:
+            via = "" if host == str(address) else f" (the address of {host})"
+            raise UrlRefused(f"Chowda does not fetch media from {kind} such as {address}{via}")
+
+
+def media_request(method: str, url: str, **kwargs) -> requests.Response:
+    """``requests.request`` for a media file, following redirects itself so that each URL is checked
+    (``check_media_url``) before it is sent. Raises UrlRefused, or requests' own errors."""
+    for _ in range(MAX_MEDIA_REDIRECTS + 1):
+        check_media_url(url)
+        response = requests.request(method, url, allow_redirects=False, **kwargs)
+        if not response.is_redirect:
+            return response
+        response.close()
+        url = urljoin(url, response.headers["Location"])
+    raise requests.TooManyRedirects(f"more than {MAX_MEDIA_REDIRECTS} redirects")
 
 
 def _parts(url: str) -> SplitResult:

@@ -28,6 +28,7 @@ from django.conf import settings
 
 from batches.models import MediaFile
 from clams_apps.models import ClamsApp, MediaAccess
+from clams_apps.url_policy import UrlRefused, media_request
 from runs import transitions
 from runs.models import ACTIVE_STATUSES, Run, StepRun
 
@@ -159,7 +160,9 @@ def _size(location: str) -> int | None:
             return None
     if parts.scheme in ("http", "https"):
         try:
-            response = requests.head(location, timeout=settings.STAGING_TIMEOUT, allow_redirects=True)
+            response = media_request("HEAD", location, timeout=settings.STAGING_TIMEOUT)
+        except UrlRefused as exc:
+            raise StagingFailed(_sentence(location, str(exc))) from None
         except requests.RequestException as exc:
             reason = f"the server cannot be reached ({exc.__class__.__name__})"
             raise StagingFailed(_sentence(location, reason)) from None
@@ -177,7 +180,7 @@ def _size(location: str) -> int | None:
 
 def _sentence(location: str, reason: str) -> str:
     return (
-        f"Could not fetch the media file at {location}: {reason}. "
+        f"Could not fetch the media file at {location}: {reason.rstrip('.')}. "
         "Check the location and Chowda's access to it, then use Retry failed."
     )
 
@@ -195,7 +198,9 @@ def _source(location: str) -> Iterator[tuple[int, Iterable[bytes]]]:
             yield os.fstat(file.fileno()).st_size, iter(lambda: file.read(CHUNK), b"")
     elif parts.scheme in ("http", "https"):
         try:
-            response = requests.get(location, stream=True, timeout=settings.STAGING_TIMEOUT)
+            response = media_request("GET", location, stream=True, timeout=settings.STAGING_TIMEOUT)
+        except UrlRefused as exc:
+            raise StagingFailed(_sentence(location, str(exc))) from None
         except requests.RequestException as exc:
             reason = f"the server cannot be reached ({exc.__class__.__name__})"
             raise StagingFailed(_sentence(location, reason)) from None

@@ -13,15 +13,30 @@ from pathlib import Path
 
 
 class MediaServer:
-    """Serves the files of a folder over HTTP, with range requests and HEAD; counts the GETs of each path."""
+    """Serves the files of a folder over HTTP, with range requests and HEAD; counts the GETs of each path.
+
+    ``redirects`` maps a path to the URL it answers 302 with, instead of a file.
+    """
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.gets = Counter()
+        self.redirects: dict[str, str] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            def redirected(self) -> bool:
+                if self.path not in server.redirects:
+                    return False
+                self.send_response(302)
+                self.send_header("Location", server.redirects[self.path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+
             def do_HEAD(self):
+                if self.redirected():
+                    return
                 path = server.folder / self.path.lstrip("/")
                 if not path.is_file():
                     self.send_error(404)
@@ -33,6 +48,8 @@ class MediaServer:
 
             def do_GET(self):
                 server.gets[self.path] += 1
+                if self.redirected():
+                    return
                 path = server.folder / self.path.lstrip("/")
                 if not path.is_file():
                     self.send_error(404)

@@ -13,7 +13,7 @@ from runs.models import Status
 from runs.services import batch_cancel, batch_start
 from tests.factories import BatchFactory, MediaFileFactory, PipelineFactory, PipelineStepFactory
 from tests.runner_helpers import register, wait_for, wait_until_finished
-from tests.staging_helpers import MediaServer, start_moto
+from tests.staging_helpers import MediaServer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
 
@@ -24,15 +24,6 @@ def media_server(tmp_path_factory):
     server = MediaServer(folder)
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory):
-    process, endpoint, problem = start_moto(tmp_path_factory.mktemp("moto"))
-    yield endpoint, problem
-    if process is not None:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -179,9 +170,7 @@ def test_a_file_larger_than_the_whole_budget_fails_with_a_sentence(scratch, sett
 
 @pytest.fixture
 def s3(s3_server, settings, monkeypatch):
-    endpoint, problem = s3_server
-    if problem:
-        pytest.skip(f"No S3-compatible server for the S3 staging tests: {problem}")
+    endpoint = s3_server
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")  # pragma: allowlist secret
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -224,3 +213,31 @@ def test_an_s3_location_needs_a_bucket_and_a_key():
     validate_location("s3://archive/tapes/a.mp4")
     with pytest.raises(ValidationError, match=r"write the bucket and the key, as in s3://archive/guid\.mp4"):
         validate_location("s3://archive/")
+
+
+@pytest.mark.parametrize(
+    ("where", "address"),
+    [("link-local", "169.254.169.254"), ("redirected to link-local", "169.254.169.254"), ("unspecified", "0.0.0.0")],
+)
+def test_a_location_on_an_address_that_holds_no_archive_is_not_fetched(
+    where, address, scratch, runner_apps, media_server
+):
+    # Cloud metadata services answer at 169.254.169.254: a media location must not make a worker fetch there.
+    if where.startswith("redirected"):
+        media_server.redirects["/moved.mp4"] = f"http://{address}/latest/meta-data/"
+        location = f"{media_server.url}/moved.mp4"
+    else:
+        location = f"http://{address}/latest/meta-data/"
+    batch = staged_batch(runner_apps, [MediaFileFactory(location=location)])
+
+    batch_start(batch)
+    [run] = wait_until_finished(batch)
+
+    assert run.status == Status.FAILED
+    kind = "unspecified addresses" if address == "0.0.0.0" else "link-local addresses"
+    assert (
+        f"Could not fetch the media file at {location}: Chowda does not fetch media from {kind} such as {address}"
+        in (run.error)
+    )
+    assert runner_apps["first"][1].requests == 0
+    assert not staged_files(scratch)

@@ -12,7 +12,7 @@ from PIL import Image
 from batches.importer import parse_rows
 from batches.models import MediaFile
 from batches.services import media_import
-from batches.thumbnails import media_thumbnail_make
+from batches.thumbnails import ThumbnailFailed, media_thumbnail_make
 from demo_apps.media import write_demo_wav
 from tests.factories import MediaFileFactory, RunFactory
 from tests.runner_helpers import wait_for
@@ -44,6 +44,21 @@ def test_an_audio_file_gets_a_waveform_strip(media_root):
         strip = Image.open(f).convert("L")
         loud, quiet = strip.getpixel((80, 16)), strip.getpixel((240, 16))
     assert loud < 200 < quiet  # drawn where the tone plays, blank where it is silent
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("document_type", "mime"), [("image", "image/png"), ("video", "video/mp4")])
+def test_a_location_on_a_link_local_address_is_not_read(media_root, document_type, mime):
+    location = "http://169.254.169.254/latest/meta-data/"
+    media = MediaFileFactory(location=location, mime_type=mime, document_type=document_type)
+
+    with pytest.raises(ThumbnailFailed) as refused:
+        media_thumbnail_make(media)
+
+    assert "Chowda does not fetch media from link-local addresses such as 169.254.169.254" in str(refused.value)
+    assert location in str(refused.value)
+    media.refresh_from_db()
+    assert not media.thumbnail
 
 
 @pytest.mark.django_db
