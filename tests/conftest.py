@@ -227,6 +227,19 @@ def daphne(redis_url, tmp_path, settings):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's S3-compatible server (moto[server], a dev dependency) on loopback for the session: its URL."""
+    from tests.staging_helpers import start_moto
+
+    process, endpoint, problem = start_moto(tmp_path_factory.mktemp("moto"))
+    if problem:
+        pytest.fail(f"moto's S3 server did not start: {problem}. `make install-dev` installs it.")
+    yield endpoint
+    process.terminate()
+    process.wait(timeout=10)
+
+
 @pytest.fixture
 def paused_dispatcher():
     """Stop the in-process test worker's heartbeat and dispatcher (if it runs) while a fault test runs

@@ -4,15 +4,10 @@ delivering again replaces them in place; each delivery is recorded with what fai
 
 import hashlib
 import json
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import boto3
 import pytest
-import requests
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
@@ -149,33 +144,6 @@ def test_viewers_cannot_deliver_in_the_admin_or_through_the_api(api, viewer, vie
     )
     assert not Delivery.objects.exists()
     assert api.get("/api/deliveries/").status_code == 200  # seeing deliveries is viewing
-
-
-@pytest.fixture(scope="module")
-def s3_server(tmp_path_factory):
-    """moto's S3-compatible server (from the moto[server] package) on a free loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)]
-    try:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    except OSError as exc:
-        pytest.skip(f"moto_server cannot start ({exc}): the S3 delivery is not tested")
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            requests.get(url, timeout=1)
-            break
-        except requests.ConnectionError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.skip("moto_server did not answer within 20 s: the S3 delivery is not tested")
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
 
 
 def test_a_delivery_to_an_s3_bucket_writes_one_object_per_guid_and_the_manifest(
