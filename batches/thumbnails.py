@@ -2,9 +2,10 @@
 
 Made by the Celery task ``batches.make_thumbnail`` (batches/tasks.py), never during a run. Images are
 read with Pillow; video and audio are decoded by the ffmpeg binary inside the imageio-ffmpeg wheel, which
-reads file paths and http(s) URLs itself (s3:// locations are handed to it as a presigned URL). An
-http(s) location is checked first as staging checks it (clams_apps/url_policy.py); ffmpeg follows the
-redirects of a location that passed.
+reads file paths and http(s) URLs itself (s3:// locations are handed to it as a presigned URL). A
+location is checked first as staging checks it (clams_apps/url_policy.py): a path must lie under
+CHOWDA_MEDIA_FILE_ROOTS, a URL's host must be one that can hold media; ffmpeg follows the redirects of
+a URL that passed.
 """
 
 import io
@@ -20,7 +21,7 @@ from django.core.files.storage import default_storage
 from PIL import Image, ImageDraw
 
 from batches.models import DocumentType, MediaFile
-from clams_apps.url_policy import UrlRefused, check_media_url, media_request
+from clams_apps.url_policy import UrlRefused, check_media_path, check_media_url, media_request
 
 SIZE = (160, 90)
 WAVE_SIZE = (320, 48)
@@ -55,13 +56,13 @@ def media_thumbnail_make(media_file: MediaFile) -> bool:
 def _readable(location: str) -> str:
     """What ffmpeg can open: a path, an http(s) URL, or a presigned URL for s3://."""
     parts = urlsplit(location)
-    if parts.scheme == "file":
-        return unquote(parts.path)
     if parts.scheme == "s3":
         client = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL)
         key = unquote(parts.path.lstrip("/"))
         return client.generate_presigned_url("get_object", Params={"Bucket": parts.netloc, "Key": key})
     try:
+        if parts.scheme == "file":
+            return check_media_path(location)
         check_media_url(location)
     except UrlRefused as exc:
         raise ThumbnailFailed(f"Could not read the media at {location}: {exc}.") from None
@@ -89,7 +90,7 @@ def _image_still(location: str) -> bytes:
     parts = urlsplit(location)
     try:
         if parts.scheme == "file":
-            data = open(unquote(parts.path), "rb").read()  # noqa: SIM115 (read at once)
+            data = open(check_media_path(location), "rb").read()  # noqa: SIM115 (read at once)
         elif parts.scheme == "s3":
             client = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL)
             data = client.get_object(Bucket=parts.netloc, Key=unquote(parts.path.lstrip("/")))["Body"].read()

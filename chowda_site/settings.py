@@ -131,6 +131,9 @@ SCRATCH_ROOT = env.str("CHOWDA_SCRATCH_ROOT", default=str(VAR_DIR / "scratch"))
 SCRATCH_BUDGET = env.int("CHOWDA_SCRATCH_BUDGET", default=50 * 1024**3)
 # Seconds a run waits before it tries again when staging its file would pass the budget.
 SCRATCH_WAIT = env.float("CHOWDA_SCRATCH_WAIT", default=30.0)
+# The folders whose files a worker may read for a file:// location (to stage it for an app, or make its
+# thumbnail); real paths, symlinks followed. Anything else on this machine (secrets, /proc) is refused.
+MEDIA_FILE_ROOTS = env.list("CHOWDA_MEDIA_FILE_ROOTS", default=[str(VAR_DIR / "demo-media")])
 # Seconds to wait for a media server (HTTP or S3) to connect or to send the next chunk.
 STAGING_TIMEOUT = env.float("CHOWDA_STAGING_TIMEOUT", default=30.0)
 # An S3-compatible store for s3:// locations; credentials come from the standard AWS_* variables.

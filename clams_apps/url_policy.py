@@ -8,12 +8,15 @@ An operator can instead list what is allowed in ``CHOWDA_APP_URL_ALLOW`` (``sett
 
 A media file's http(s) location is fetched by a worker too (staging, thumbnails): it gets the same
 refusals (``check_media_url``), at every redirect (``media_request``); archives' media servers sit on
-the same networks as their apps, so no allow list applies to them.
+the same networks as their apps, so no allow list applies to them. A file:// location is read only
+under the folders ``CHOWDA_MEDIA_FILE_ROOTS`` lists (``check_media_path``): a staged copy goes where apps
+read it, so a location such as file:///proc/self/environ must not be copied there.
 """
 
 import ipaddress
+import os
 import socket
-from urllib.parse import SplitResult, urljoin, urlsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -64,6 +67,21 @@ def check_media_url(url: str) -> None:
         if kind:
             via = "" if host == str(address) else f" (the address of {host})"
             raise UrlRefused(f"Chowda does not fetch media from {kind} such as {address}{via}")
+
+
+def check_media_path(location: str) -> str:
+    """The real path of a file:// ``location`` a worker may read; raises UrlRefused, with a sentence, if it is
+    not under one of ``CHOWDA_MEDIA_FILE_ROOTS`` (symlinks followed, so a link cannot lead out)."""
+    path = os.path.realpath(unquote(urlsplit(location).path))
+    for root in settings.MEDIA_FILE_ROOTS:
+        real_root = os.path.realpath(root)
+        if os.path.commonpath([path, real_root]) == real_root:
+            return path
+    roots = ", ".join(settings.MEDIA_FILE_ROOTS) or "none is set"
+    raise UrlRefused(
+        f"Chowda reads local media files only under CHOWDA_MEDIA_FILE_ROOTS ({roots}): move the file there, "
+        "or ask an operator to add its folder"
+    )
 
 
 def media_request(method: str, url: str, **kwargs) -> requests.Response:

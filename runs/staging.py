@@ -28,7 +28,7 @@ from django.conf import settings
 
 from batches.models import MediaFile
 from clams_apps.models import ClamsApp, MediaAccess
-from clams_apps.url_policy import UrlRefused, media_request
+from clams_apps.url_policy import UrlRefused, check_media_path, media_request
 from runs import transitions
 from runs.models import ACTIVE_STATUSES, Run, StepRun
 
@@ -155,9 +155,9 @@ def _size(location: str) -> int | None:
     parts = urlsplit(location)
     if parts.scheme == "file":
         try:
-            return os.stat(unquote(parts.path)).st_size
-        except OSError:
-            return None
+            return os.stat(check_media_path(location)).st_size
+        except (OSError, UrlRefused):
+            return None  # the download says why
     if parts.scheme in ("http", "https"):
         try:
             response = media_request("HEAD", location, timeout=settings.STAGING_TIMEOUT)
@@ -191,7 +191,9 @@ def _source(location: str) -> Iterator[tuple[int, Iterable[bytes]]]:
     parts = urlsplit(location)
     if parts.scheme == "file":
         try:
-            file = open(unquote(parts.path), "rb")  # noqa: SIM115 (closed below)
+            file = open(check_media_path(location), "rb")  # noqa: SIM115 (closed below)
+        except UrlRefused as exc:
+            raise StagingFailed(_sentence(location, str(exc))) from None
         except OSError as exc:
             raise StagingFailed(_sentence(location, exc.strerror or str(exc))) from None
         with file:

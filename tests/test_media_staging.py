@@ -69,7 +69,10 @@ def test_a_file_on_a_web_server_is_fetched_once_and_every_app_reads_the_staged_c
     wait_for(lambda: not staged_files(scratch), message="the staged copies to be removed")
 
 
-def test_an_app_under_a_media_root_is_sent_the_path_where_it_sees_the_scratch_folder(scratch, runner_apps, tmp_path):
+def test_an_app_under_a_media_root_is_sent_the_path_where_it_sees_the_scratch_folder(
+    scratch, runner_apps, tmp_path, settings
+):
+    settings.MEDIA_FILE_ROOTS = [str(tmp_path)]
     local = tmp_path / "tape.wav"
     local.write_bytes(b"RIFF" * 100)
     media = MediaFileFactory(location=f"file://{local}", mime_type="video/mp4")
@@ -239,5 +242,27 @@ def test_a_location_on_an_address_that_holds_no_archive_is_not_fetched(
         f"Could not fetch the media file at {location}: Chowda does not fetch media from {kind} such as {address}"
         in (run.error)
     )
+    assert runner_apps["first"][1].requests == 0
+    assert not staged_files(scratch)
+
+
+def test_a_local_file_outside_the_media_file_roots_is_not_staged(scratch, runner_apps, settings, tmp_path):
+    # A staged copy goes where the apps read it, and from there into their MMIF: a location must not make a
+    # worker copy its own secrets (its environment, the site's key) there.
+    settings.MEDIA_FILE_ROOTS = [str(tmp_path / "archive")]
+    media = MediaFileFactory(location="file:///proc/self/environ", mime_type="text/plain", document_type="text")
+    pipeline = PipelineFactory()
+    app = register(runner_apps, "first", media_access="media_root", media_root="/data")
+    PipelineStepFactory(pipeline=pipeline, position=1, app=app)
+    batch = BatchFactory(pipeline=pipeline, media_files=[media])
+
+    batch_start(batch)
+    [run] = wait_until_finished(batch)
+
+    assert run.status == Status.FAILED
+    assert (
+        "Could not fetch the media file at file:///proc/self/environ: Chowda reads local media files only under "
+        f"CHOWDA_MEDIA_FILE_ROOTS ({tmp_path / 'archive'}): move the file there, or ask an operator to add its folder."
+    ) in run.error
     assert runner_apps["first"][1].requests == 0
     assert not staged_files(scratch)

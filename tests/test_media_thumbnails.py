@@ -21,6 +21,7 @@ from tests.runner_helpers import wait_for
 @pytest.fixture
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.MEDIA_FILE_ROOTS = [str(tmp_path)]
     return tmp_path
 
 
@@ -59,6 +60,20 @@ def test_a_location_on_a_link_local_address_is_not_read(media_root, document_typ
     assert location in str(refused.value)
     media.refresh_from_db()
     assert not media.thumbnail
+
+
+@pytest.mark.django_db
+def test_a_local_file_outside_the_media_file_roots_is_not_read(media_root, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "poster.png"
+    Image.new("RGB", (800, 600), "red").save(elsewhere)
+    link = media_root / "link.png"
+    link.symlink_to(elsewhere)  # a link inside the roots cannot lead out of them
+
+    for path in (elsewhere, link):
+        media = MediaFileFactory(location=f"file://{path}", mime_type="image/png", document_type="image")
+        with pytest.raises(ThumbnailFailed) as refused:
+            media_thumbnail_make(media)
+        assert f"Chowda reads local media files only under CHOWDA_MEDIA_FILE_ROOTS ({media_root})" in str(refused.value)
 
 
 @pytest.mark.django_db

@@ -55,9 +55,12 @@ class Command(BaseCommand):
             call_command("migrate", verbosity=0, interactive=False)
             call_command("collectstatic", verbosity=0, interactive=False)
             app_urls = self._demo_apps(launcher, demo_port) if demo else {}
-            if demo and not os.environ.get("CHOWDA_DELIVERY_DESTINATIONS"):
-                # The demo delivers to a folder beside its data; Daphne and the worker read it from the environment.
-                os.environ["CHOWDA_DELIVERY_DESTINATIONS"] = f"demo={data_dir / 'deliveries'}"
+            if demo:
+                # The demo delivers to a folder beside its data, and its media are there too (served to the
+                # player, read for thumbnails); Daphne and the worker read these from the environment.
+                os.environ.setdefault("CHOWDA_DELIVERY_DESTINATIONS", f"demo={data_dir / 'deliveries'}")
+                os.environ.setdefault("CHOWDA_SERVED_MEDIA_ROOT", str((data_dir / "demo-media").resolve()))
+                os.environ.setdefault("CHOWDA_MEDIA_FILE_ROOTS", str((data_dir / "demo-media").resolve()))
             launcher.need_port("Daphne", host, port, "--port or CHOWDA_PORT")
             launcher.start(
                 Service(
