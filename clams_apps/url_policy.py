@@ -61,7 +61,9 @@ MAX_MEDIA_REDIRECTS = 5
 def check_media_url(url: str) -> None:
     """Raise UrlRefused, with a sentence, if a worker must not fetch a media file from this http(s) ``url``."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UrlRefused(f"Chowda fetches media over http or https from a named host only, not from {url}")
+    host = parts.hostname
     for address in _resolve(url, host, parts.port):
         kind = _never_an_app(address)
         if kind:

@@ -246,6 +246,22 @@ def test_a_location_on_an_address_that_holds_no_archive_is_not_fetched(
     assert not staged_files(scratch)
 
 
+def test_a_redirect_away_from_http_is_not_followed(scratch, runner_apps, media_server):
+    media_server.redirects["/to-a-file.mp4"] = "file:///etc/hostname"
+    location = f"{media_server.url}/to-a-file.mp4"
+    batch = staged_batch(runner_apps, [MediaFileFactory(location=location)])
+
+    batch_start(batch)
+    [run] = wait_until_finished(batch)
+
+    assert run.status == Status.FAILED
+    assert (
+        f"Could not fetch the media file at {location}: Chowda fetches media over http or https from a named host "
+        "only, not from file:///etc/hostname."
+    ) in run.error
+    assert not staged_files(scratch)
+
+
 def test_a_local_file_outside_the_media_file_roots_is_not_staged(scratch, runner_apps, settings, tmp_path):
     # A staged copy goes where the apps read it, and from there into their MMIF: a location must not make a
     # worker copy its own secrets (its environment, the site's key) there.
