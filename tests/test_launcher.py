@@ -1,7 +1,9 @@
 """The one-command launcher with the demo: everything starts, the demo batch runs, Ctrl-C leaves nothing behind."""
 
+import contextlib
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -13,7 +15,6 @@ import pytest
 import requests
 from django.db import connection
 
-from chowda_site.redis_server import free_port
 from runs.models import ACTIVE_STATUSES, Run, Status
 from tests.runner_helpers import wait_for
 
@@ -44,7 +45,27 @@ def alive(pid: int) -> bool:
     return "State:\tZ" not in state
 
 
-def launch(tmp_path, *options, port=None) -> subprocess.Popen:
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports, below Linux's ephemeral range (32768 and up).
+
+    The demo apps listen on --demo-port and the port after it. A port the kernel hands out (bind to port 0,
+    an outgoing connection) is always in the ephemeral range, so another test process cannot take one of
+    these between this check and the launcher's own bind, as it could the port after a free_port().
+    """
+    for _ in range(200):
+        first = random.randrange(20000, 32768 - count)
+        try:
+            with contextlib.ExitStack() as held:
+                for port in range(first, first + count):
+                    sock = held.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+    raise RuntimeError(f"No {count} consecutive free ports between 20000 and 32768.")
+
+
+def launch(tmp_path, *options, port=None, first=None) -> subprocess.Popen:
     """The launcher on free ports, on the test database, with an embedded Redis of its own."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("CHOWDA_")}
     env |= {
@@ -55,9 +76,10 @@ def launch(tmp_path, *options, port=None) -> subprocess.Popen:
         "CHOWDA_STATIC_ROOT": str(tmp_path / "static"),
         "CHOWDA_ADMIN_PASSWORD": PASSWORD,
     }
+    first = first or free_ports(4)  # Daphne (unless given), Redis, and the two demo apps
     command = [
-        sys.executable, "manage.py", "launch", *options, "--port", str(port or free_port()),
-        "--redis-port", str(free_port()), "--demo-port", str(free_port()), "--data-dir", str(tmp_path / "var"),
+        sys.executable, "manage.py", "launch", *options, "--port", str(port or first),
+        "--redis-port", str(first + 1), "--demo-port", str(first + 2), "--data-dir", str(tmp_path / "var"),
         "--concurrency", "4",
     ]  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -74,8 +96,8 @@ def read_until(launcher: subprocess.Popen, text: str) -> str:
 
 @pytest.mark.usefixtures("paused_dispatcher")  # the session worker's dispatcher would take the demo's runs
 def test_the_demo_starts_runs_and_stops_cleanly(tmp_path):
-    port = free_port()
-    launcher = launch(tmp_path, "--demo", port=port)
+    port = free_ports(4)
+    launcher = launch(tmp_path, "--demo", first=port)
     base = f"http://127.0.0.1:{port}"
     try:
         printed = read_until(launcher, "Chowda is running")
