@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from batches.models import Batch
 from chowda_site.celery import app as celery_app
+from chowda_site.text import few
 from deliverables.destinations import DestinationError, open_destination
 from deliverables.formats import KINDS, FormatError, read_mmif, write_deliverable
 from deliverables.models import Delivery, FinalMmif
@@ -41,10 +42,6 @@ class FinalsMarked:
             return "No final MMIF was marked: no file has a successful run with a final MMIF."
         replaced = f", replacing {self.replaced} earlier one(s)" if self.replaced else ""
         return f"Marked the MMIF of {self.count} file(s) as final{replaced}."
-
-
-def few(items: list[str]) -> str:
-    return ", ".join(items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
 
 
 def _mark(runs: list[Run], user) -> FinalsMarked:

@@ -5,6 +5,7 @@ import json
 from django import forms
 
 from batches.models import Batch
+from chowda_site.text import listed
 from pipelines.models import Pipeline
 from runs.services import DEFAULT_PILOT_SEED, Pilot, StartFrom
 
@@ -99,8 +100,7 @@ class StartForm(forms.Form):
         return data
 
     def guid_list(self) -> tuple[str, ...]:
-        text = self.cleaned_data.get("guids") or ""
-        return tuple(dict.fromkeys(text.replace(",", " ").split()))
+        return listed(self.cleaned_data.get("guids") or "")
 
     def pilot(self) -> Pilot | None:
         kind = self.cleaned_data.get("files") or ALL_FILES

@@ -21,6 +21,7 @@ from mmif import Mmif
 
 from batches.models import Batch, MediaFile
 from batches.services import batch_create
+from chowda_site.text import few
 from clams_apps.metadata import MMIF_DOCUMENT_TYPES
 from pipelines.models import Pipeline
 from runs.models import BatchInput, Run, Status
@@ -44,10 +45,6 @@ class InputsChosen:
         if self.created:
             return f"Created batch '{self.batch.name}' of {self.files} file(s), each starting from {self.how}."
         return f"Batch '{self.batch.name}': {self.files} file(s) will start from {self.how}."
-
-
-def _few(items: list[str]) -> str:
-    return ", ".join(items[:10]) + (f" and {len(items) - 10} more" if len(items) > 10 else "")
 
 
 def _run_origin(run: Run) -> str:
@@ -86,14 +83,14 @@ def batch_from_runs(runs: QuerySet[Run], *, name: str, pipeline: Pipeline, creat
     unfinished = [f"{run.media_file.guid} ({_run_origin(run)})" for run in chosen if not _has_output(run)]
     if unfinished:
         raise InputsError(
-            f"Nothing was created: only a succeeded run has a final MMIF to start from, and {_few(unfinished)} "
+            f"Nothing was created: only a succeeded run has a final MMIF to start from, and {few(unfinished)} "
             "did not succeed. Leave those out of the selection."
         )
     guids = [run.media_file.guid for run in chosen]
     twice = sorted({guid for guid in guids if guids.count(guid) > 1})
     if twice:
         raise InputsError(
-            f"Nothing was created: {_few(twice)} has more than one selected run, and a file starts from one MMIF. "
+            f"Nothing was created: {few(twice)} has more than one selected run, and a file starts from one MMIF. "
             "Select one run per file."
         )
     batch = _batch_of(chosen, name=name, pipeline=pipeline, created_by=created_by)
@@ -130,7 +127,7 @@ def batch_from_latest(
     if missing:
         where = f" of pipeline '{from_pipeline.name}'" if from_pipeline else ""
         raise InputsError(
-            f"Nothing was created: {_few(missing)} has no successful run{where} to start from. "
+            f"Nothing was created: {few(missing)} has no successful run{where} to start from. "
             "Leave those files out, or run them first."
         )
     runs = [latest[f.pk] for f in files]
@@ -225,14 +222,14 @@ def _zip_entries(name: str, content: bytes, limit: int) -> list[tuple[str, str, 
     others = [m.filename for m in members if not m.filename.lower().endswith(MMIF_SUFFIXES)]
     if others:
         raise InputsError(
-            f"Nothing was stored: {name} holds {_few(others)}, which is not a .mmif or .json file; "
+            f"Nothing was stored: {name} holds {few(others)}, which is not a .mmif or .json file; "
             "a zip of inputs holds only <GUID>.mmif files."
         )
     entries = [(PurePosixPath(m.filename).stem, m.filename, archive.read(m)) for m in members]
     guids = [guid for guid, _, _ in entries]
     twice = sorted({guid for guid in guids if guids.count(guid) > 1})
     if twice:
-        raise InputsError(f"Nothing was stored: {name} holds more than one MMIF for {_few(twice)}.")
+        raise InputsError(f"Nothing was stored: {name} holds more than one MMIF for {few(twice)}.")
     if not entries:
         raise InputsError(f"Nothing was stored: {name} holds no MMIF file.")
     return entries

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from batches.models import Batch, validate_guid
 from chowda_site.insert_select import insert_select
+from chowda_site.text import few
 from clams_apps.parameters import InvalidParameters, query_params
 from pipelines.models import Pipeline
 from runs import events
@@ -133,7 +134,7 @@ class Pilot:
                 malformed.append(guid)
         if malformed:
             raise RunnerError(
-                f"Nothing was started: {_few(malformed)} is not a GUID (letters, digits, '.', '_', ':' or '-', "
+                f"Nothing was started: {few(malformed)} is not a GUID (letters, digits, '.', '_', ':' or '-', "
                 "starting with a letter or digit). Correct the list and start again."
             )
 
@@ -163,10 +164,6 @@ class StartFrom:
             )
         if self.batch is not None and self.batch.pk == starting.pk:
             raise RunnerError("A batch cannot start from its own output: choose another batch.")
-
-
-def _few(items: list[str]) -> str:
-    return ", ".join(items[:10]) + (f" and {len(items) - 10} more" if len(items) > 10 else "")
 
 
 def pipeline_snapshot(pipeline: Pipeline, overrides: dict[int, dict] | None = None) -> list[dict]:
@@ -355,7 +352,7 @@ def _pilot_files(batch: Batch, candidates: QuerySet, pilot: Pilot) -> tuple[Quer
         unknown = sorted(listed - set(batch.media_files.filter(guid__in=listed).values_list("guid", flat=True)))
         if unknown:
             raise RunnerError(
-                f"Nothing was started: batch '{batch.name}' has no file {_few(unknown)}. "
+                f"Nothing was started: batch '{batch.name}' has no file {few(unknown)}. "
                 "Add those files to the batch, or leave them out of the pilot."
             )
         chosen = [pk for pk, guid in waiting if guid in listed]

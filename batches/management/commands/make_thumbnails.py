@@ -1,6 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from batches.models import Batch, MediaFile
+from batches.management.commands._media_files import add_batch_argument, media_files
 from batches.services import media_make_thumbnails
 
 
@@ -11,16 +11,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch", type=int, help="Only the files of this batch (its id).")
+        add_batch_argument(parser)
         parser.add_argument("--missing", action="store_true", help="Only files without a thumbnail.")
 
     def handle(self, *args, batch=None, missing=False, **options):
-        files = MediaFile.objects.all()
-        if batch is not None:
-            found = Batch.objects.filter(pk=batch).first()
-            if found is None:
-                raise CommandError(f"There is no batch with id {batch}; list them in the admin or the API.")
-            files = found.media_files.all()
+        files = media_files(batch)
         if missing:
             files = files.filter(thumbnail="")
         self.stdout.write(media_make_thumbnails(files).sentence)

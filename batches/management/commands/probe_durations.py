@@ -1,7 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from batches.durations import media_probe_durations
-from batches.models import Batch, MediaFile
+from batches.management.commands._media_files import add_batch_argument, media_files
 
 
 class Command(BaseCommand):
@@ -11,15 +11,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch", type=int, help="Only the files of this batch (its id).")
+        add_batch_argument(parser)
 
     def handle(self, *args, batch=None, **options):
-        files = MediaFile.objects.all()
-        if batch is not None:
-            found = Batch.objects.filter(pk=batch).first()
-            if found is None:
-                raise CommandError(f"There is no batch with id {batch}; list them in the admin or the API.")
-            files = found.media_files.all()
+        files = media_files(batch)
         known, unknown = media_probe_durations(files)
         self.stdout.write(
             f"Read the duration of {known} file(s); {unknown} could not be read (not a local file, or no ffprobe)."

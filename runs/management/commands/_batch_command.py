@@ -1,6 +1,16 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from batches.models import Batch
+from pipelines.models import Pipeline
+
+
+def pipeline_named(ref: str) -> Pipeline:
+    """The pipeline a command line names by id or exact name; a CommandError that says so when there is none."""
+    found = Pipeline.objects.filter(pk=int(ref)) if ref.isdigit() else Pipeline.objects.filter(name=ref)
+    pipeline = found.first()
+    if pipeline is None:
+        raise CommandError(f"There is no pipeline {ref!r}: give a pipeline id or its exact name.")
+    return pipeline
 
 
 class BatchCommand(BaseCommand):

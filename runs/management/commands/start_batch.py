@@ -2,8 +2,8 @@ import json
 
 from django.core.management.base import CommandError
 
-from pipelines.models import Pipeline
-from runs.management.commands._batch_command import BatchCommand
+from chowda_site.text import listed
+from runs.management.commands._batch_command import BatchCommand, pipeline_named
 from runs.services import DEFAULT_PILOT_SEED, Pilot, RunnerError, StartFrom, batch_start
 
 
@@ -52,13 +52,6 @@ class Command(BatchCommand):
             help="Change a step's parameter for this start only, e.g. 1:threshold=0.2 (repeat for more).",
         )
 
-    def get_pipeline(self, ref: str) -> Pipeline:
-        found = Pipeline.objects.filter(pk=int(ref)) if ref.isdigit() else Pipeline.objects.filter(name=ref)
-        pipeline = found.first()
-        if pipeline is None:
-            raise CommandError(f"There is no pipeline {ref!r}: give a pipeline id or its exact name.")
-        return pipeline
-
     def handle(
         self, *args, batch, first, sample, guids, seed, override, from_blank, from_pipeline, from_batch, **options
     ):
@@ -67,13 +60,12 @@ class Command(BatchCommand):
         if from_blank:
             start_from = StartFrom(blank=True)
         elif from_pipeline:
-            start_from = StartFrom(pipeline=self.get_pipeline(from_pipeline))
+            start_from = StartFrom(pipeline=pipeline_named(from_pipeline))
         elif from_batch:
             start_from = StartFrom(batch=self.get_batch(from_batch))
         pilot = None
         if first is not None or sample is not None or guids:
-            listed = tuple(dict.fromkeys(guids.replace(",", " ").split())) if guids else ()
-            pilot = Pilot(first=first, sample=sample, guids=listed, seed=seed)
+            pilot = Pilot(first=first, sample=sample, guids=listed(guids or ""), seed=seed)
         overrides: dict[int, dict] = {}
         for text in override:
             position, name, value = parse_override(text)
