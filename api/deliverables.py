@@ -16,9 +16,9 @@ from api.serializers import StrictFields
 from batches.models import Batch
 from deliverables.destinations import DestinationError, destination_names, open_destination
 from deliverables.downloads import batch_deliverable_zip, deliverable_response
-from deliverables.formats import KINDS, FormatError
+from deliverables.formats import KINDS
 from deliverables.models import Delivery
-from deliverables.services import DeliverablesError, batch_deliver, batch_mark_final, runs_mark_final
+from deliverables.services import batch_deliver, batch_mark_final, runs_mark_final
 from runs.models import Run
 
 
@@ -28,11 +28,7 @@ class MarkedSerializer(serializers.Serializer):
     replaced = serializers.IntegerField(help_text="Of those, files whose earlier final MMIF was replaced.")
 
 
-def marked_response(act) -> Response:
-    try:
-        result = act()
-    except DeliverablesError as exc:
-        raise Conflict(str(exc)) from None
+def marked_response(result) -> Response:
     if not result:
         raise Conflict(result.sentence)
     return Response({"detail": result.sentence, "count": result.count, "replaced": result.replaced})
@@ -54,7 +50,7 @@ class RunMarkFinalView(ActionView):
     )
     def post(self, request, pk):
         run = self.get_one(Run, pk)
-        return marked_response(lambda: runs_mark_final(Run.objects.filter(pk=run.pk), request.user))
+        return marked_response(runs_mark_final(Run.objects.filter(pk=run.pk), request.user))
 
 
 class BatchMarkFinalView(ActionView):
@@ -70,7 +66,7 @@ class BatchMarkFinalView(ActionView):
     )
     def post(self, request, pk):
         batch = self.get_one(Batch, pk)
-        return marked_response(lambda: batch_mark_final(batch, request.user))
+        return marked_response(batch_mark_final(batch, request.user))
 
 
 class DeliverSerializer(StrictFields, serializers.Serializer):
@@ -135,10 +131,7 @@ class BatchDeliverView(ActionView):
         serializer = DeliverSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            result = batch_deliver(batch, data["destination"], data["kinds"], request.user)
-        except DeliverablesError as exc:
-            raise Conflict(str(exc)) from None
+        result = batch_deliver(batch, data["destination"], data["kinds"], request.user)
         body = {"detail": result.sentence, "delivery": DeliverySerializer(result.delivery).data}
         return Response(body, status=202)
 
@@ -206,10 +199,7 @@ class RunDeliverableView(DownloadView):
         run = self.get_one(Run, pk)
         if not run.final_mmif:
             raise NotFound("This run has no final MMIF yet: deliverables are written from it once the run succeeds.")
-        try:
-            return deliverable_response(run, kind)
-        except FormatError as exc:
-            raise Conflict(str(exc)) from None
+        return deliverable_response(run, kind)
 
 
 class BatchDeliverableView(DownloadView):

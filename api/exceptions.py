@@ -14,6 +14,8 @@ from rest_framework import exceptions, status
 from rest_framework.fields import get_error_detail
 from rest_framework.views import exception_handler
 
+from chowda_site.refusals import Refused
+
 
 class Conflict(exceptions.APIException):
     """The request is understood but cannot be done in the current state; the detail says why."""
@@ -37,7 +39,8 @@ def too_large(limit: int) -> RequestTooLarge:
 
 
 def handler(exc, context):
-    """DRF's handler, after turning Django's own request and database errors into API errors."""
+    """DRF's handler, after turning Django's own request and database errors, and services' refusals
+    (chowda_site/refusals.py), into API errors."""
     if isinstance(exc, RequestDataTooBig):
         exc = too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     elif isinstance(exc, TooManyFieldsSent):
@@ -47,6 +50,8 @@ def handler(exc, context):
         exc = Conflict(protected_sentence(exc, getattr(view, "queryset", None)))
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(get_error_detail(exc))
+    elif isinstance(exc, Refused):  # a service refused, changing nothing: its sentence says why
+        exc = Conflict(str(exc))
     return exception_handler(exc, context)
 
 

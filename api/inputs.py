@@ -6,7 +6,7 @@ from rest_framework import parsers, serializers
 from rest_framework.response import Response
 
 from api.base import ID, ActionView, needs
-from api.exceptions import Conflict, too_large
+from api.exceptions import too_large
 from api.parsers import JSONParser
 from api.schema import ERRORS
 from api.serializers import StrictFields
@@ -26,11 +26,7 @@ class CreatedSerializer(serializers.Serializer):
     files = serializers.IntegerField(help_text="How many files it holds, each with its input MMIF.")
 
 
-def created_response(act) -> Response:
-    try:
-        result = act()
-    except inputs.InputsError as exc:
-        raise Conflict(str(exc)) from None
+def created_response(result: inputs.InputsChosen) -> Response:
     return Response({"detail": result.sentence, "batch": result.batch.pk, "files": result.files}, status=201)
 
 
@@ -61,7 +57,7 @@ class BatchFromRunsView(InputsView):
         data = body.validated_data
         runs = Run.objects.filter(pk__in=[run.pk for run in data["runs"]])
         return created_response(
-            lambda: inputs.batch_from_runs(runs, name=data["name"], pipeline=data["pipeline"], created_by=request.user)
+            inputs.batch_from_runs(runs, name=data["name"], pipeline=data["pipeline"], created_by=request.user)
         )
 
 
@@ -94,7 +90,7 @@ class BatchFromLatestView(InputsView):
         data = body.validated_data
         files = MediaFile.objects.filter(pk__in=[media.pk for media in data["media_files"]])
         return created_response(
-            lambda: inputs.batch_from_latest(
+            inputs.batch_from_latest(
                 files,
                 name=data["name"],
                 pipeline=data["pipeline"],
@@ -141,8 +137,5 @@ class BatchInputsUploadView(InputsView):
         batch = self.get_one(Batch, pk)
         body = UploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            result = inputs.batch_inputs_upload(batch, body.validated_data["file"], created_by=request.user)
-        except inputs.InputsError as exc:
-            raise Conflict(str(exc)) from None
+        result = inputs.batch_inputs_upload(batch, body.validated_data["file"], created_by=request.user)
         return Response({"detail": result.sentence, "files": result.files})

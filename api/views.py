@@ -33,7 +33,7 @@ from pipelines.models import Pipeline, PipelineStep
 from runs.downloads import batch_zip_response, mmif_response
 from runs.models import Run, StepRun
 from runs.selectors import with_run_counts
-from runs.services import RunnerError, RunsChanged, batch_cancel, batch_retry_failed, batch_start, run_cancel
+from runs.services import RunsChanged, batch_cancel, batch_retry_failed, batch_start, run_cancel
 
 RUN_BATCH = ["batches.run_batch"]
 
@@ -319,10 +319,7 @@ class BatchViewSet(CrudViewSet):
         batch = self.get_object()
         choices = serializers.StartRequestSerializer(data=request.data)
         choices.is_valid(raise_exception=True)
-        try:
-            result = batch_start(batch, **choices.start_choices())
-        except RunnerError as exc:
-            raise Conflict(str(exc)) from None
+        result = batch_start(batch, **choices.start_choices())
         if not result:
             raise Conflict(result.sentence)
         body = {"detail": result.sentence, **vars(result)}

@@ -17,6 +17,7 @@ from batches.services import (
 )
 from batches.views import import_media_view, media_thumbnail_view
 from chowda_site.admin_lists import BoundedIdsAdmin
+from chowda_site.refusals import Refused
 from pipelines.models import Pipeline
 
 
@@ -58,19 +59,19 @@ def ask_then_create(modeladmin, request, queryset: QuerySet, *, form_class, titl
     return ask_then_do(modeladmin, request, queryset, form_class=form_class, title=title, do=created)
 
 
-def ask_then_do(modeladmin, request, queryset: QuerySet, *, form_class, title, do, refusals=()):
+def ask_then_do(modeladmin, request, queryset: QuerySet, *, form_class, title, do):
     """Show an intermediate form for an admin action; on a valid submit call ``do(data, queryset)`` and
     show the sentence it returns. Returns the page to show, or None to go back to the change list.
 
-    An exception of a class in ``refusals`` (the service refused, changing nothing) is shown above the
-    form again, with what the curator chose kept.
+    A service's refusal (``Refused``: it changed nothing) is shown above the form again, with what the
+    curator chose kept.
     """
     if "apply" in request.POST:
         form = form_class(request.POST)
         if form.is_valid():
             try:
                 said = do(form.cleaned_data, queryset)
-            except refusals as exc:
+            except Refused as exc:
                 form.add_error(None, str(exc))
             else:
                 modeladmin.message_user(request, said, messages.SUCCESS)

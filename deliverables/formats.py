@@ -13,6 +13,8 @@ from mmif import AnnotationTypes, DocumentTypes, Mmif
 from mmif.serialize.annotation import Annotation, Document
 from mmif.serialize.view import View
 
+from chowda_site.refusals import Refused
+
 # The deliverables by name: what the file is called after the GUID, and its content type.
 KINDS: dict[str, tuple[str, str]] = {
     "vtt": ("vtt", "text/vtt; charset=utf-8"),
@@ -30,7 +32,7 @@ KIND_LABELS = {
 SECONDS_PER_UNIT = {"milliseconds": 0.001, "millisecond": 0.001, "ms": 0.001, "seconds": 1.0, "second": 1.0, "s": 1.0}
 
 
-class FormatError(ValueError):
+class FormatError(Refused, ValueError):
     """The MMIF cannot be turned into the deliverable; the message says why."""
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from batches.models import Batch
 from chowda_site.celery import app as celery_app
+from chowda_site.refusals import Refused
 from chowda_site.text import few
 from deliverables.destinations import DestinationError, open_destination
 from deliverables.formats import KINDS, FormatError, read_mmif, write_deliverable
@@ -22,7 +23,7 @@ MANIFEST = "manifest.json"
 DELIVER_TASK = "deliverables.deliver"
 
 
-class DeliverablesError(Exception):
+class DeliverablesError(Refused):
     """Nothing was marked or delivered; the message says why and what to do."""
 
 

@@ -409,7 +409,6 @@ def batch_from_selected_runs(modeladmin, request, queryset):
         do=lambda data, runs: (
             inputs.batch_from_runs(runs, name=data["name"], pipeline=data["pipeline"], created_by=request.user).sentence
         ),
-        refusals=(inputs.InputsError,),
     )
 
 
@@ -430,7 +429,6 @@ def batch_from_latest_mmif(modeladmin, request, queryset):
                 created_by=request.user,
             ).sentence
         ),
-        refusals=(inputs.InputsError,),
     )
 
 

@@ -21,13 +21,14 @@ from mmif import Mmif
 
 from batches.models import Batch, MediaFile
 from batches.services import batch_create
+from chowda_site.refusals import Refused
 from chowda_site.text import few
 from clams_apps.metadata import MMIF_DOCUMENT_TYPES
 from pipelines.models import Pipeline
 from runs.models import BatchInput, Run, Status
 
 
-class InputsError(Exception):
+class InputsError(Refused):
     """Nothing was created or stored; the message says which file is wrong and what to do."""
 
 

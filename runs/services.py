@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from batches.models import Batch, validate_guid
 from chowda_site.insert_select import insert_select
+from chowda_site.refusals import Refused
 from chowda_site.text import few
 from clams_apps.parameters import InvalidParameters, query_params
 from pipelines.models import Pipeline
@@ -27,7 +28,7 @@ from runs.selectors import chunks, files_to_start, runs_to_cancel, runs_to_retry
 from runs.signals import run_finished
 
 
-class RunnerError(Exception):
+class RunnerError(Refused):
     """A batch or run cannot be started, cancelled or retried; the message says why and what to do."""
 
 
