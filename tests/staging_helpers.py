@@ -15,44 +15,47 @@ from pathlib import Path
 class MediaServer:
     """Serves the files of a folder over HTTP, with range requests and HEAD; counts the GETs of each path.
 
-    ``redirects`` maps a path to the URL it answers 302 with, instead of a file.
+    ``redirects`` maps a path to the URL it answers 302 with, instead of a file; with ``head`` off it
+    answers HEAD with 405, as some servers do.
     """
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.gets = Counter()
         self.redirects: dict[str, str] = {}
+        self.head = True
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def redirected(self) -> bool:
-                if self.path not in server.redirects:
-                    return False
-                self.send_response(302)
-                self.send_header("Location", server.redirects[self.path])
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return True
-
-            def do_HEAD(self):
-                if self.redirected():
-                    return
+            def file(self) -> Path | None:
+                """The file asked for, or None once a redirect or a 404 has been sent instead."""
+                if self.path in server.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", server.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
                 path = server.folder / self.path.lstrip("/")
                 if not path.is_file():
                     self.send_error(404)
+                    return None
+                return path
+
+            def do_HEAD(self):
+                if not server.head:
+                    self.send_error(405)
                     return
-                self.send_response(200)
-                self.send_header("Accept-Ranges", "bytes")
-                self.send_header("Content-Length", str(path.stat().st_size))
-                self.end_headers()
+                path = self.file()
+                if path is not None:
+                    self.send_response(200)
+                    self.send_header("Accept-Ranges", "bytes")
+                    self.send_header("Content-Length", str(path.stat().st_size))
+                    self.end_headers()
 
             def do_GET(self):
                 server.gets[self.path] += 1
-                if self.redirected():
-                    return
-                path = server.folder / self.path.lstrip("/")
-                if not path.is_file():
-                    self.send_error(404)
+                path = self.file()
+                if path is None:
                     return
                 data = path.read_bytes()
                 start, end = 0, len(data) - 1

@@ -32,6 +32,8 @@ def scratch(settings, tmp_path, idle_runner_apps, media_server):
     settings.SCRATCH_WAIT = 0.2
     settings.STEP_RETRY_BACKOFF = 0.05
     media_server.gets.clear()
+    media_server.redirects.clear()
+    media_server.head = True
     return Path(settings.SCRATCH_ROOT)
 
 
@@ -45,6 +47,13 @@ def staged_batch(runner_apps, files, *, second=None):
     PipelineStepFactory(pipeline=pipeline, position=1, app=register(runner_apps, "first", media_access="local"))
     PipelineStepFactory(pipeline=pipeline, position=2, app=register(runner_apps, "second"), parameters=second or {})
     return BatchFactory(pipeline=pipeline, media_files=files)
+
+
+def one_app_batch(runner_apps, media, **app_fields):
+    """A batch of one file whose pipeline is the "first" app alone, registered with ``app_fields``."""
+    pipeline = PipelineFactory()
+    PipelineStepFactory(pipeline=pipeline, position=1, app=register(runner_apps, "first", **app_fields))
+    return BatchFactory(pipeline=pipeline, media_files=[media])
 
 
 def staged_files(scratch: Path) -> list[Path]:
@@ -76,10 +85,7 @@ def test_an_app_under_a_media_root_is_sent_the_path_where_it_sees_the_scratch_fo
     local = tmp_path / "tape.wav"
     local.write_bytes(b"RIFF" * 100)
     media = MediaFileFactory(location=f"file://{local}", mime_type="video/mp4")
-    pipeline = PipelineFactory()
-    app = register(runner_apps, "first", media_access="media_root", media_root="/data")
-    PipelineStepFactory(pipeline=pipeline, position=1, app=app)
-    batch = BatchFactory(pipeline=pipeline, media_files=[media])
+    batch = one_app_batch(runner_apps, media, media_access="media_root", media_root="/data")
 
     batch_start(batch)
     [run] = wait_until_finished(batch)
@@ -92,9 +98,7 @@ def test_an_app_that_reads_locations_directly_gets_the_archive_location_and_noth
     scratch, runner_apps, media_server
 ):
     media = archive_file(media_server, "direct.mp4")
-    pipeline = PipelineFactory()
-    PipelineStepFactory(pipeline=pipeline, position=1, app=register(runner_apps, "first"))
-    batch = BatchFactory(pipeline=pipeline, media_files=[media])
+    batch = one_app_batch(runner_apps, media)
 
     batch_start(batch)
     [run] = wait_until_finished(batch)
@@ -160,6 +164,19 @@ def test_runs_wait_for_room_in_the_scratch_budget_instead_of_failing(scratch, se
     assert runner_apps["first"][1].max_in_flight == 1
 
 
+def test_a_server_that_does_not_answer_head_is_staged_from_its_get(scratch, runner_apps, media_server):
+    media_server.head = False
+    batch = staged_batch(runner_apps, [archive_file(media_server, "no-head.mp4")])
+
+    batch_start(batch)
+    [run] = wait_until_finished(batch)
+
+    assert run.status == Status.SUCCEEDED
+    assert media_server.gets["/no-head.mp4"] == 1
+    [location] = runner_apps["first"][1].locations
+    assert location.startswith(f"file://{scratch.resolve()}/")  # the app was sent the staged copy
+
+
 def test_a_file_larger_than_the_whole_budget_fails_with_a_sentence(scratch, settings, runner_apps, media_server):
     settings.SCRATCH_BUDGET = 1000
     batch = staged_batch(runner_apps, [archive_file(media_server, "huge.mp4")])
@@ -186,9 +203,7 @@ def s3(s3_server, settings, monkeypatch):
 def test_a_file_in_an_s3_bucket_is_staged_for_every_app(scratch, s3, runner_apps):
     s3.put_object(Bucket="archive", Key="tapes/s3-tape.mp4", Body=b"s3 media " * 500)
     media = MediaFileFactory(location="s3://archive/tapes/s3-tape.mp4")
-    pipeline = PipelineFactory()
-    PipelineStepFactory(pipeline=pipeline, position=1, app=register(runner_apps, "first"))
-    batch = BatchFactory(pipeline=pipeline, media_files=[media])
+    batch = one_app_batch(runner_apps, media)
 
     batch_start(batch)
     [run] = wait_until_finished(batch)
@@ -267,10 +282,7 @@ def test_a_local_file_outside_the_media_file_roots_is_not_staged(scratch, runner
     # worker copy its own secrets (its environment, the site's key) there.
     settings.MEDIA_FILE_ROOTS = [str(tmp_path / "archive")]
     media = MediaFileFactory(location="file:///proc/self/environ", mime_type="text/plain", document_type="text")
-    pipeline = PipelineFactory()
-    app = register(runner_apps, "first", media_access="media_root", media_root="/data")
-    PipelineStepFactory(pipeline=pipeline, position=1, app=app)
-    batch = BatchFactory(pipeline=pipeline, media_files=[media])
+    batch = one_app_batch(runner_apps, media, media_access="media_root", media_root="/data")
 
     batch_start(batch)
     [run] = wait_until_finished(batch)
