@@ -78,16 +78,24 @@ def ask_then_do(modeladmin, request, queryset: QuerySet, *, form_class, title, d
                 return None
     else:
         form = form_class()
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "form": form,
-        "queryset": queryset,
-        "opts": modeladmin.model._meta,
-        "action": request.POST["action"],
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "admin/batches/action_form.html", context)
+    return action_page(modeladmin, request, queryset, "admin/batches/action_form.html", title=title, form=form)
+
+
+def action_page(modeladmin, request, queryset: QuerySet, template: str, **context) -> TemplateResponse:
+    """The intermediate page of an admin action: ``template`` with the selection, so that its form posts the
+    same action on the same objects again, and the admin's own context."""
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **modeladmin.admin_site.each_context(request),
+            "queryset": queryset,
+            "opts": modeladmin.model._meta,
+            "action": request.POST["action"],
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            **context,
+        },
+    )
 
 
 @admin.register(MediaFile)

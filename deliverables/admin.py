@@ -7,13 +7,11 @@ with whatever else those classes hold.
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Exists, OuterRef
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from batches.admin import MediaFileAdmin
+from batches.admin import MediaFileAdmin, action_page
 from deliverables.destinations import destination_choices
 from deliverables.formats import KIND_LABELS
 from deliverables.models import Delivery, FinalMmif
@@ -99,17 +97,15 @@ def deliver_batches(modeladmin, request, queryset):
                 ),
             )
         return None
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": "Deliver the selected batches",
-        "submit_label": "Deliver",
-        "form": form,
-        "queryset": queryset,
-        "opts": modeladmin.model._meta,
-        "action": request.POST["action"],
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "admin/batches/action_form.html", context)
+    return action_page(
+        modeladmin,
+        request,
+        queryset,
+        "admin/batches/action_form.html",
+        title="Deliver the selected batches",
+        submit_label="Deliver",
+        form=form,
+    )
 
 
 RunAdmin.actions = [*RunAdmin.actions, mark_runs_final]

@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.shortcuts import get_object_or_404, redirect
@@ -8,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from batches.admin import MediaFileAdmin, NewBatchForm, ask_then_create, ask_then_do
+from batches.admin import MediaFileAdmin, NewBatchForm, action_page, ask_then_create, ask_then_do
 from batches.models import Batch
 from batches.services import batch_combine, batch_duplicate
 from chowda_site.admin_lists import BoundedIdsAdmin
@@ -19,6 +18,8 @@ from runs.forms import StartForm
 from runs.models import RUN_STATUSES, Run, Status, StepRun
 from runs.selectors import files_to_start, runs_to_cancel, runs_to_retry, with_progress, with_run_counts
 from runs.services import RunnerError, batch_cancel, batch_retry_failed, batch_start, runs_cancel
+
+CONFIRM_TEMPLATE = "admin/batches/batch/confirm_run_action.html"
 
 
 class ReadOnlyAdminMixin:
@@ -268,17 +269,15 @@ class BatchAdmin(BoundedIdsAdmin):
     def _confirm_then(self, request, queryset, *, verb, count, describe, act):
         """Show what an action will do for each batch; once confirmed, do it and say what happened."""
         if "confirm" not in request.POST:
-            context = {
-                **self.admin_site.each_context(request),
-                "title": f"{verb} the selected batches?",
-                "verb": verb,
-                "rows": [(batch, describe(batch, count(batch))) for batch in queryset],
-                "queryset": queryset,
-                "opts": self.model._meta,
-                "action": request.POST["action"],
-                "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            }
-            return TemplateResponse(request, "admin/batches/batch/confirm_run_action.html", context)
+            return action_page(
+                self,
+                request,
+                queryset,
+                CONFIRM_TEMPLATE,
+                title=f"{verb} the selected batches?",
+                verb=verb,
+                rows=[(batch, describe(batch, count(batch))) for batch in queryset],
+            )
         for batch in queryset:
             try:
                 result = act(batch)
@@ -318,18 +317,16 @@ class BatchAdmin(BoundedIdsAdmin):
                 level = messages.SUCCESS if result else messages.WARNING
                 self.message_user(request, f"{batch.name}: {result.sentence}", level)
                 return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Start the selected batch?",
-            "verb": "Start",
-            "rows": [(batch, f"{files_to_start(batch).count()} file(s) will start, or the pilot you choose below")],
-            "queryset": queryset,
-            "form": form,
-            "opts": self.model._meta,
-            "action": request.POST["action"],
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/batches/batch/confirm_run_action.html", context)
+        return action_page(
+            self,
+            request,
+            queryset,
+            CONFIRM_TEMPLATE,
+            title="Start the selected batch?",
+            verb="Start",
+            rows=[(batch, f"{files_to_start(batch).count()} file(s) will start, or the pilot you choose below")],
+            form=form,
+        )
 
     @admin.action(description="Cancel the selected batches", permissions=["run_batch"])
     def cancel(self, request, queryset):
