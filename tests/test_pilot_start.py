@@ -2,6 +2,8 @@
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -237,6 +239,31 @@ def test_a_pilot_compares_with_the_same_files_run_with_the_pipelines_own_paramet
     assert comparison.left_seconds > 0 and comparison.right_seconds > 0
     html = page.content.decode()
     assert "compare the two runs" in html
+
+
+def test_comparing_batches_makes_as_many_queries_for_6_files_as_for_2(
+    batch, viewer_client, django_assert_max_num_queries
+):
+    default = BatchFactory(name="Default", pipeline=batch.pipeline, media_files=list(batch.media_files.all()))
+    batch_start(batch, pilot=Pilot(first=2))
+    batch_start(default, pilot=Pilot(first=2))
+    wait_until_finished(batch)
+    wait_until_finished(default)
+    url = reverse("findings:compare_batches", args=[batch.pk])
+    viewer_client.get(url, {"with": default.pk})  # reads and keeps the summaries of the MMIF
+    with CaptureQueriesContext(connection) as two:
+        assert len(viewer_client.get(url, {"with": default.pk}).context["comparison"].files) == 2
+    queries_for_two = len(
+        two
+    )  # now: the captured queries are read from the connection's log, which a new request clears
+    batch_start(batch)
+    batch_start(default)
+    wait_until_finished(batch)
+    wait_until_finished(default)
+    viewer_client.get(url, {"with": default.pk})
+
+    with django_assert_max_num_queries(queries_for_two):
+        assert len(viewer_client.get(url, {"with": default.pk}).context["comparison"].files) == 6
 
 
 def test_comparing_batches_without_a_file_in_common_says_what_to_do(batch, viewer_client):
