@@ -174,22 +174,36 @@ def celery_worker(redis_url, django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def worker_idle_before_flush(request):
-    """Let the session's worker finish its tasks before a transactional test's database is flushed.
+    """Let the session's worker go quiet before a transactional test's database is flushed.
 
-    On PostgreSQL the flush TRUNCATEs every table; a task still running after the test has seen what it
-    waited for (a notification check after a run ended, a step delivered again) deadlocks with it.
+    On PostgreSQL the flush TRUNCATEs every table. A task still running after the test has seen what it
+    waited for (a notification check after a run ended, a step delivered again), or a dispatcher round
+    locking runs and batches, deadlocks with it. So the worker's heartbeat and dispatcher threads stop
+    first, its tasks finish, and the threads start again when the next test that uses the worker begins.
     """
-    marker = request.node.get_closest_marker("django_db")
-    if marker is None or not marker.kwargs.get("transaction") or "celery_worker" not in request.fixturenames:
+    if "celery_worker" not in request.fixturenames:
         yield
         return
-    request.getfixturevalue("transactional_db")  # set up first, so torn down after this waits
-    yield
     from celery.worker import state
 
+    from runs import workers
+
+    worker = request.getfixturevalue("celery_worker")
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and marker.kwargs.get("transaction")
+    if transactional:
+        request.getfixturevalue("transactional_db")  # set up first, so torn down after this waits
+    if not workers._threads:
+        with request.getfixturevalue("django_db_blocker").unblock():
+            workers.start(sender=worker)
+    yield
+    if not transactional:
+        return
+    workers.stop()
     deadline, idle_checks = time.monotonic() + 30, 0
     while idle_checks < 3 and time.monotonic() < deadline:
-        idle_checks = 0 if state.active_requests else idle_checks + 1
+        busy = state.active_requests or state.reserved_requests
+        idle_checks = 0 if busy else idle_checks + 1
         time.sleep(0.05)
 
 
@@ -242,16 +256,13 @@ def s3_server(tmp_path_factory):
 
 @pytest.fixture
 def paused_dispatcher():
-    """Stop the in-process test worker's heartbeat and dispatcher (if it runs) while a fault test runs
-    workers of its own on another Redis: both read the same database."""
+    """Stop the in-process test worker's heartbeat and dispatcher (if they run) while a fault test runs
+    workers of its own on another Redis: both read the same database. The next test that uses the
+    session's worker starts them again (worker_idle_before_flush)."""
     from runs import workers
 
-    was_running = bool(workers._threads)
-    if was_running:
+    if workers._threads:
         workers.stop()
-    yield
-    if was_running:
-        workers.start()
 
 
 @pytest.fixture
