@@ -56,11 +56,14 @@ def dispatch_round() -> float | None:
         return None
 
 
-def _every(seconds: float, action: Callable[[], float | None], name: str) -> threading.Thread:
-    """Call ``action`` every ``seconds`` (with jitter), or sooner when it says something is due sooner."""
+def _every(
+    seconds: float, action: Callable[[], float | None], name: str, first: float | None = None
+) -> threading.Thread:
+    """Call ``action`` every ``seconds`` (with jitter), or sooner when it says something is due sooner;
+    the first time after ``first`` seconds, if given."""
 
     def loop():
-        wait = seconds
+        wait = seconds if first is None else first
         try:
             while not _stop.wait(wait):
                 close_old_connections()
@@ -90,7 +93,8 @@ def start(sender=None, **kwargs) -> None:
     connection.close()
     _threads[:] = [
         _every(settings.WORKER_HEARTBEAT, heartbeat, "heartbeat"),
-        _every(settings.DISPATCH_INTERVAL, dispatch_round, "dispatcher"),
+        # A worker that comes up (after a deploy or an outage) sends what waits at once, not a round later.
+        _every(settings.DISPATCH_INTERVAL, dispatch_round, "dispatcher", first=0),
     ]
     logger.info("Worker %s is registered; it dispatches every %ss.", _name, settings.DISPATCH_INTERVAL)
 
