@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from api.parsers import FormParser, JSONParser, MultiPartParser
 from api.schema import ChowdaAutoSchema
-from chowda_site.ids import MAX_ID
+from chowda_site.ids import id_number
 
 ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The object's id.")
 
@@ -23,14 +23,6 @@ def needs(*perms: str) -> type[BasePermission]:
             return bool(user and user.is_authenticated and user.has_perms(perms))
 
     return Needs
-
-
-def id_number(text) -> int | None:
-    """The id a path gives, or None when it is not a number an object's id can be (chowda_site/ids.py)."""
-    text = str(text)
-    if not (text.isascii() and text.isdigit()) or len(text) > 19 or not 1 <= int(text) <= MAX_ID:
-        return None
-    return int(text)
 
 
 class ActionView(APIView):

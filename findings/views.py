@@ -6,6 +6,7 @@ from django.core.files.storage import default_storage
 from django.shortcuts import get_object_or_404, render
 
 from batches.models import Batch, MediaFile
+from chowda_site.ids import id_number
 from findings import selectors
 from findings.media import media_response, player_source
 from findings.reader import MmifReadError, annotation_page
@@ -147,7 +148,8 @@ def compare_batches(request, pk: int):
     }
     other_id = request.GET.get("with")
     if other_id:
-        other = Batch.objects.filter(pk=int(other_id)).first() if other_id.isdigit() and len(other_id) < 19 else None
+        number = id_number(other_id)
+        other = Batch.objects.filter(pk=number).first() if number else None
         if other is None:
             context["problem"] = f"There is no batch {other_id}: pick one from the list."
             return render(request, "findings/compare_batches.html", context, status=404)

@@ -3,9 +3,11 @@
 import pytest
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from runs.routing import websocket_urlpatterns
-from tests.factories import BatchFactory
+from tests.factories import BatchFactory, PipelineFactory
 
 TOO_LARGE = ["9223372036854775808", "99999999999999999999"]
 LONGEST_ID = "9223372036854775807"
@@ -139,3 +141,26 @@ def test_an_admin_list_filtered_by_the_largest_id_is_an_empty_list(superuser_cli
 
     assert response.status_code == 200
     assert b"0 runs" in response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", [*TOO_LARGE, "²"], ids=["2^63", "20 digits", "superscript two"])
+def test_a_command_given_an_id_no_object_can_have_says_there_is_none(value):
+    with pytest.raises(CommandError, match=rf"There is no batch '{value}': give a batch id or its exact name\."):
+        call_command("start_batch", value)
+    with pytest.raises(CommandError, match=rf"There is no pipeline '{value}': give a pipeline id or its exact name\."):
+        call_command("reuse_mmif", "--name", "Again", "--pipeline", value, "--runs", "1")
+    PipelineFactory(name="Tag")
+    with pytest.raises(CommandError, match=r"is not a list of run ids, such as --runs 12,13\."):
+        call_command("reuse_mmif", "--name", "Again", "--pipeline", "Tag", "--runs", f"1,{value}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", [*TOO_LARGE, "²"], ids=["2^63", "20 digits", "superscript two"])
+def test_comparing_a_batch_with_an_id_no_batch_can_have_says_there_is_none(superuser_client, value):
+    batch = BatchFactory()
+
+    response = superuser_client.get(reverse("findings:compare_batches", args=[batch.pk]), {"with": value})
+
+    assert response.status_code == 404
+    assert f"There is no batch {value}: pick one from the list." in response.content.decode()

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from batches.models import MediaFile
+from chowda_site.ids import id_number
 from chowda_site.text import few, listed
 from runs.inputs import InputsError, batch_from_latest, batch_from_runs
 from runs.management.commands._batch_command import pipeline_named
@@ -25,10 +26,10 @@ class Command(BaseCommand):
         pipeline = pipeline_named(pipeline)
         try:
             if runs:
-                ids = listed(runs)
-                if not all(i.isdigit() for i in ids):
+                ids = [id_number(text) for text in listed(runs)]
+                if None in ids:
                     raise CommandError(f"--runs {runs!r} is not a list of run ids, such as --runs 12,13.")
-                result = batch_from_runs(Run.objects.filter(pk__in=[int(i) for i in ids]), name=name, pipeline=pipeline)
+                result = batch_from_runs(Run.objects.filter(pk__in=ids), name=name, pipeline=pipeline)
             else:
                 wanted = listed(guids)
                 files = MediaFile.objects.filter(guid__in=wanted)
