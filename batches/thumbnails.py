@@ -11,9 +11,8 @@ a URL that passed.
 import io
 import subprocess
 from array import array
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-import boto3
 import imageio_ffmpeg
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -21,6 +20,7 @@ from django.core.files.storage import default_storage
 from PIL import Image, ImageDraw
 
 from batches.models import DocumentType, MediaFile
+from batches.s3 import s3_media
 from clams_apps.url_policy import UrlRefused, check_media_path, check_media_url, media_request
 
 SIZE = (160, 90)
@@ -57,9 +57,8 @@ def _readable(location: str) -> str:
     """What ffmpeg can open: a path, an http(s) URL, or a presigned URL for s3://."""
     parts = urlsplit(location)
     if parts.scheme == "s3":
-        client = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL)
-        key = unquote(parts.path.lstrip("/"))
-        return client.generate_presigned_url("get_object", Params={"Bucket": parts.netloc, "Key": key})
+        client, where = s3_media(location)
+        return client.generate_presigned_url("get_object", Params=where)
     try:
         if parts.scheme == "file":
             return check_media_path(location)
@@ -92,8 +91,8 @@ def _image_still(location: str) -> bytes:
         if parts.scheme == "file":
             data = open(check_media_path(location), "rb").read()  # noqa: SIM115 (read at once)
         elif parts.scheme == "s3":
-            client = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL)
-            data = client.get_object(Bucket=parts.netloc, Key=unquote(parts.path.lstrip("/")))["Body"].read()
+            client, where = s3_media(location)
+            data = client.get_object(**where)["Body"].read()
         else:
             response = media_request("GET", location, timeout=settings.STAGING_TIMEOUT)
             response.raise_for_status()

@@ -47,6 +47,18 @@ def mmif_summary(name: str) -> MmifSummary:
 
     Raises ``FindingsError`` when the file is missing or is not MMIF.
     """
+    return _summary(name, MmifSummary.objects.filter(name=name).first())
+
+
+def mmif_summaries(names: list[str]) -> dict[str, MmifSummary]:
+    """``mmif_summary`` of each name, with the kept summaries read in one query: a page comparing 200 files
+    makes one query for them, not 200 (only a MMIF never read, or rewritten, is read and kept again)."""
+    kept = {summary.name: summary for summary in MmifSummary.objects.filter(name__in=names)}
+    return {name: _summary(name, kept.get(name)) for name in names}
+
+
+def _summary(name: str, kept: MmifSummary | None) -> MmifSummary:
+    """``kept`` if it still describes the stored file (same size), else the file summarised again and kept."""
     try:
         size = default_storage.size(name)
     except OSError:
@@ -54,9 +66,8 @@ def mmif_summary(name: str) -> MmifSummary:
             f"The stored MMIF {name} is missing from Chowda's storage: check that every process shares "
             "CHOWDA_MEDIA_ROOT, or run the file again."
         ) from None
-    summary = MmifSummary.objects.filter(name=name).first()
-    if summary is not None and summary.size == size:
-        return summary
+    if kept is not None and kept.size == size:
+        return kept
     try:
         with default_storage.open(name, "rb") as stream:
             found = summarise(stream)
@@ -64,24 +75,6 @@ def mmif_summary(name: str) -> MmifSummary:
         raise FindingsError(str(exc)) from None
     summary, _ = MmifSummary.objects.update_or_create(name=name, defaults={"size": size, **found})
     return summary
-
-
-def mmif_summaries(names: list[str]) -> dict[str, MmifSummary]:
-    """``mmif_summary`` of each name, with the kept summaries read in one query: a page comparing 200 files
-    makes one query for them, not 200 (only a MMIF never read, or rewritten, is read and kept again)."""
-    kept = {summary.name: summary for summary in MmifSummary.objects.filter(name__in=names)}
-    found = {}
-    for name in names:
-        summary = kept.get(name)
-        found[name] = summary if summary is not None and _stored_size(name) == summary.size else mmif_summary(name)
-    return found
-
-
-def _stored_size(name: str) -> int | None:
-    try:
-        return default_storage.size(name)
-    except OSError:
-        return None  # mmif_summary says it is missing
 
 
 def runs_of_file(media_file: MediaFile) -> QuerySet[Run]:

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import boto3
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from batches.models import MediaFile
+from batches.s3 import s3_media
 from clams_apps.models import ClamsApp, MediaAccess
 from clams_apps.url_policy import UrlRefused, check_media_path, media_request
 from runs import transitions
@@ -120,10 +120,12 @@ def stage(media_file: MediaFile) -> str:
     if target.exists():
         return relative
     location = media_file.location
+    part = None
     size = _size(location)
-    part = _reserve(target, size, location) if size is not None else None
-    if size is not None and part is None:
-        return relative
+    if size is not None:
+        part = _reserve(target, size, location)
+        if part is None:
+            return relative  # another worker staged it meanwhile
     try:
         with _source(location) as (streamed_size, chunks):
             if part is None:
@@ -135,13 +137,11 @@ def stage(media_file: MediaFile) -> str:
                     out.write(chunk)
                 out.truncate()
             part.rename(target)
-    except (OSError, requests.RequestException, BotoCoreError) as exc:
+    except BaseException as exc:
         if part is not None:
-            part.unlink(missing_ok=True)
-        raise StagingFailed(_sentence(location, str(exc))) from None
-    except StagingFailed:
-        if part is not None:
-            part.unlink(missing_ok=True)
+            part.unlink(missing_ok=True)  # the reservation goes with the failed copy
+        if isinstance(exc, (OSError, requests.RequestException, BotoCoreError)):
+            raise StagingFailed(_sentence(location, str(exc))) from None
         raise
     return relative
 
@@ -159,23 +159,29 @@ def _size(location: str) -> int | None:
         except (OSError, UrlRefused):
             return None  # the download says why
     if parts.scheme in ("http", "https"):
-        try:
-            response = media_request("HEAD", location, timeout=settings.STAGING_TIMEOUT)
-        except UrlRefused as exc:
-            raise StagingFailed(_sentence(location, str(exc))) from None
-        except requests.RequestException as exc:
-            reason = f"the server cannot be reached ({exc.__class__.__name__})"
-            raise StagingFailed(_sentence(location, reason)) from None
+        response = _http("HEAD", location)
         length = response.headers.get("Content-Length", "")
         return int(length) if response.ok and length.isdigit() else None
     if parts.scheme == "s3":
-        client = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL)
+        client, where = s3_media(location)
         try:
-            answer = client.head_object(Bucket=parts.netloc, Key=unquote(parts.path.lstrip("/")))
+            answer = client.head_object(**where)
         except (ClientError, BotoCoreError):
             return None
         return int(answer.get("ContentLength") or 0) or None
     return None
+
+
+def _http(method: str, location: str, **kwargs) -> requests.Response:
+    """The media server's answer, its location and every redirect checked first (clams_apps/url_policy.py);
+    raises StagingFailed, with a sentence, when it is refused or cannot be reached."""
+    try:
+        return media_request(method, location, timeout=settings.STAGING_TIMEOUT, **kwargs)
+    except UrlRefused as exc:
+        raise StagingFailed(_sentence(location, str(exc))) from None
+    except requests.RequestException as exc:
+        reason = f"the server cannot be reached ({exc.__class__.__name__})"
+        raise StagingFailed(_sentence(location, reason)) from None
 
 
 def _sentence(location: str, reason: str) -> str:
@@ -199,21 +205,15 @@ def _source(location: str) -> Iterator[tuple[int, Iterable[bytes]]]:
         with file:
             yield os.fstat(file.fileno()).st_size, iter(lambda: file.read(CHUNK), b"")
     elif parts.scheme in ("http", "https"):
-        try:
-            response = media_request("GET", location, stream=True, timeout=settings.STAGING_TIMEOUT)
-        except UrlRefused as exc:
-            raise StagingFailed(_sentence(location, str(exc))) from None
-        except requests.RequestException as exc:
-            reason = f"the server cannot be reached ({exc.__class__.__name__})"
-            raise StagingFailed(_sentence(location, reason)) from None
+        response = _http("GET", location, stream=True)
         with response:
             if response.status_code >= 400:
                 raise StagingFailed(_sentence(location, f"the server answered HTTP {response.status_code}"))
             yield int(response.headers.get("Content-Length") or 0), response.iter_content(CHUNK)
     elif parts.scheme == "s3":
-        client = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL)
+        client, where = s3_media(location)
         try:
-            answer = client.get_object(Bucket=parts.netloc, Key=unquote(parts.path.lstrip("/")))
+            answer = client.get_object(**where)
         except ClientError as exc:
             error = exc.response.get("Error", {})
             raise StagingFailed(_sentence(location, f"{error.get('Code')}: {error.get('Message')}")) from None

@@ -253,9 +253,7 @@ def test_comparing_batches_makes_as_many_queries_for_6_files_as_for_2(
     viewer_client.get(url, {"with": default.pk})  # reads and keeps the summaries of the MMIF
     with CaptureQueriesContext(connection) as two:
         assert len(viewer_client.get(url, {"with": default.pk}).context["comparison"].files) == 2
-    queries_for_two = len(
-        two
-    )  # now: the captured queries are read from the connection's log, which a new request clears
+    queries_for_two = len(two)  # counted now: the next request clears the connection's query log
     batch_start(batch)
     batch_start(default)
     wait_until_finished(batch)
