@@ -90,7 +90,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
+            # Seconds a write waits for another writer before it fails with "database is locked".
+            "timeout": env.float("CHOWDA_SQLITE_BUSY_TIMEOUT", default=20.0),
         }
     )
     if DATABASES["default"]["NAME"] != ":memory:":
@@ -246,6 +247,9 @@ DISPATCH_INTERVAL = env.float("CHOWDA_DISPATCH_INTERVAL", default=5.0)
 # the runs it had taken are sent again from the step it was on.
 WORKER_HEARTBEAT = env.float("CHOWDA_WORKER_HEARTBEAT", default=10.0)
 WORKER_LOST_AFTER = env.float("CHOWDA_WORKER_LOST_AFTER", default=30.0)
+# A step whose task loses Chowda's own database waits this many seconds for it to answer again, then gives its
+# run back to the dispatcher (or, if it is still down, its message back to the queue).
+DATABASE_WAIT = env.float("CHOWDA_DATABASE_WAIT", default=60.0)
 # An app's concurrency slot is a lease of this many seconds, renewed by the heartbeat while the call lasts.
 SLOT_LEASE = env.float("CHOWDA_SLOT_LEASE", default=30.0)
 

@@ -16,11 +16,15 @@ sending again safe, and ``recover`` sends again what was lost:
   interrupted and is sent again, with the input it had);
 - the runs marked queued whose sending never finished (the sender died between the two);
 - the runs sent to a Redis that has since lost its data (its *epoch* key is gone), unless a
-  live worker has one of their steps in hand.
+  live worker has one of their steps in hand;
+- the runs marked queued or running that no live worker holds and the queue does not carry
+  (``unheld``): a task ended without finishing its step, e.g. when Chowda's own database failed under it.
 
 See docs/operating.md, "How runs are dispatched".
 """
 
+import base64
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -31,6 +35,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery
 from django.utils import timezone
+from kombu.transport.redis import PRIORITY_STEPS
+from kombu.transport.redis import Channel as RedisChannel
 from redis import RedisError
 
 from batches.models import Batch
@@ -51,6 +57,7 @@ UNSENT_AFTER = timedelta(seconds=30)
 CANDIDATES_PAST_ROOM = 100
 LOST_MESSAGE = "Redis lost this run's message (it restarted without its data); it was sent again."
 UNSENT = "The run's message was never sent (the dispatcher stopped); it was sent again."
+UNHELD = "No worker had this run's step in hand any more (its task ended without finishing it); it was sent again."
 
 
 class QueueUnavailable(Exception):
@@ -256,10 +263,73 @@ def recover(epoch: str) -> int:
         in_flight.exclude(sent_epoch=epoch).exclude(sent_at__isnull=True).filter(~Exists(running_step)),
         step_message=LOST_MESSAGE,
     )
+    unheld_runs = unheld(now)
+    if unheld_runs:
+        pairs = Q()
+        for run_id, token in unheld_runs:
+            pairs |= Q(pk=run_id, dispatches=token)
+        given_back += runs_give_back(in_flight.filter(pairs), step_message=UNHELD)
     Worker.objects.filter(seen_at__lt=now - 10 * timedelta(seconds=settings.WORKER_LOST_AFTER)).delete()
     if given_back:
         logger.warning("Gave back %s run(s) whose worker or message was lost; they will be sent again.", given_back)
     return given_back
+
+
+def unheld(now) -> list[tuple[int, int]]:
+    """(run id, dispatch number) of the runs marked queued or running that no live worker holds and the queue
+    does not carry: their task ended without finishing the step (Chowda's database failed under it, say).
+
+    A look happens at most once per heartbeat interval, across all workers. A run is suspected at one look
+    and given back at a later one, once every worker alive at the first has written two heartbeats since
+    (the second was read after the first look) and still none holds it.
+    """
+    client = redis_client()
+    if not client.set(key("unheld-look"), 1, nx=True, px=max(1, int(settings.WORKER_HEARTBEAT * 1000))):
+        return []
+    alive = now - timedelta(seconds=settings.WORKER_LOST_AFTER)
+    reports, held = {}, set()
+    for name, count, holding in Worker.objects.filter(seen_at__gte=alive).values_list("name", "reports", "holding"):
+        reports[name] = count
+        held.update((run_id, token) for run_id, token in holding)
+    in_flight = Run.objects.filter(
+        Q(status=Status.RUNNING) | Q(status=Status.QUEUED, sent_at__lt=now - UNSENT_AFTER)
+    ).values_list("pk", "dispatches", "status")
+    candidates = {(run_id, token) for run_id, token, status in in_flight if (run_id, token) not in held}
+    if any(status == Status.QUEUED for _, _, status in in_flight):
+        candidates -= _in_queue()
+    suspects_key = key("unheld-suspects")
+    earlier = json.loads(client.get(suspects_key) or "{}")
+    suspects, confirmed = {}, []
+    for run_id, token in candidates:
+        name = f"{run_id}:{token}"
+        seen = earlier.get(name, reports)
+        if seen is not reports and all(reports.get(worker, count + 2) >= count + 2 for worker, count in seen.items()):
+            confirmed.append((run_id, token))
+        else:
+            suspects[name] = seen
+    client.set(suspects_key, json.dumps(suspects), ex=max(60, int(10 * settings.WORKER_LOST_AFTER)))
+    return confirmed
+
+
+def _in_queue() -> set[tuple[int, int]]:
+    """(run id, dispatch number) of the step messages waiting in the queue, not yet taken by any worker."""
+    queue = celery_app.conf.task_default_queue
+    names = [queue, *(f"{queue}{RedisChannel.sep}{step}" for step in PRIORITY_STEPS if step)]
+    pipe = redis_client().pipeline(transaction=False)
+    for name in names:
+        pipe.lrange(name, 0, -1)
+    steps: dict[int, set[int]] = {}
+    for raw in (message for messages in pipe.execute() for message in messages):
+        try:
+            message = json.loads(raw)
+            if message.get("headers", {}).get("task") != TASK:
+                continue
+            args = json.loads(base64.b64decode(message["body"]))[0]
+            steps.setdefault(int(args[-2]), set()).add(int(args[-1]))
+        except (ValueError, KeyError, TypeError, IndexError):
+            continue  # not a message of ours: nothing to learn from it
+    pairs = StepRun.objects.filter(pk__in=list(steps)).values_list("pk", "run_id") if steps else []
+    return {(run_id, token) for step_id, run_id in pairs for token in steps[step_id]}
 
 
 def _launch(run_id: int, token: int, steps: list[tuple[int, str, str]], source: str | None) -> Launch:

@@ -153,6 +153,11 @@ class Worker(models.Model):
     name = models.CharField(max_length=200, unique=True)
     started_at = models.DateTimeField(auto_now_add=True)
     seen_at = models.DateTimeField()
+    # What the worker held at its last heartbeat: [run id, dispatch number] of every step task it was running
+    # or had reserved; ``reports`` counts the heartbeats that said so. Recovery gives back a run marked queued
+    # or running that no worker holds (runs/dispatcher.py, ``unheld``).
+    holding = models.JSONField(default=list, blank=True)
+    reports = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return self.name

@@ -22,6 +22,7 @@ from runs.signals import run_finished
 RUN_TABLE = Run._meta.db_table
 
 INTERRUPTED = "The worker stopped while the app was working on this step; it was sent again."
+DATABASE_LOST = "Chowda lost its own database during this step; the step was sent again once it was back."
 
 
 def _step_update(step: StepRun, token: int, from_statuses, *, run_statuses=None, **fields) -> bool:
@@ -229,3 +230,8 @@ def runs_give_back(runs: QuerySet[Run], *, step_message: str = INTERRUPTED) -> i
 def run_give_back(run_id: int, token: int) -> bool:
     """Send one run back to the dispatcher if it still has ``token`` (its task could not reach the queue)."""
     return bool(runs_give_back(Run.objects.filter(pk=run_id, dispatches=token)))
+
+
+def step_give_back(step_run_id: int, token: int, step_message: str) -> bool:
+    """Send the run of this step back to the dispatcher if it still has ``token`` (its task could not finish)."""
+    return bool(runs_give_back(Run.objects.filter(steps__pk=step_run_id, dispatches=token), step_message=step_message))

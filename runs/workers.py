@@ -15,14 +15,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from celery.signals import worker_init, worker_shutdown
+from celery.worker import state
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.db.models import F
 from django.utils import timezone
 from redis import RedisError
 
 from runs import slots
-from runs.dispatcher import QueueUnavailable, dispatch
-from runs.models import Worker
+from runs.dispatcher import TASK, QueueUnavailable, dispatch
+from runs.models import StepRun, Worker
 
 logger = logging.getLogger(__name__)
 
@@ -37,14 +39,37 @@ def current_name() -> str:
 
 
 def heartbeat() -> None:
-    """Say this worker is alive, and keep the slots of its calls in flight."""
+    """Say this worker is alive and which runs it holds, and keep the slots of its calls in flight."""
     now = timezone.now()
-    if not Worker.objects.filter(name=current_name()).update(seen_at=now):
-        Worker.objects.update_or_create(name=current_name(), defaults={"seen_at": now})
+    # Read before the row is written: recovery trusts a report only once the next one is written too.
+    holding = held_runs()
+    if not Worker.objects.filter(name=current_name()).update(seen_at=now, holding=holding, reports=F("reports") + 1):
+        Worker.objects.update_or_create(name=current_name(), defaults={"seen_at": now, "holding": holding})
     try:
         slots.renew_held()
     except RedisError as exc:  # the leases run out; the calls go on, and the slots are taken again next time
         logger.warning("Could not renew app slot leases: %s", exc)
+
+
+def held_runs() -> list[list[int]]:
+    """[run id, dispatch number] of every step task this process is running or has reserved to run next."""
+    for _ in range(10):  # the sets change under us as tasks come and go: copy them again
+        try:
+            requests = [*state.active_requests, *state.reserved_requests]
+            break
+        except RuntimeError:
+            continue
+    else:
+        requests = []
+    steps: dict[int, set[int]] = {}
+    for request in requests:
+        if request.name == TASK and len(request.args) >= 2:
+            step_id, token = request.args[-2:]
+            steps.setdefault(step_id, set()).add(token)
+    if not steps:
+        return []
+    runs = StepRun.objects.filter(pk__in=list(steps)).values_list("pk", "run_id")
+    return sorted([run_id, token] for step_id, run_id in runs for token in steps[step_id])
 
 
 def dispatch_round() -> float | None:

@@ -79,9 +79,9 @@ def chowda_env(redis_url: str, **extra: str) -> dict[str, str]:
 class WorkerProcess:
     """``celery worker`` in its own process group, logging to a file."""
 
-    def __init__(self, redis_url: str, log: Path, *, concurrency: int = 4):
+    def __init__(self, redis_url: str, log: Path, *, concurrency: int = 4, env: dict[str, str] | None = None):
         self.log = log
-        self.env = chowda_env(redis_url)
+        self.env = {**chowda_env(redis_url), **(env or {})}
         command = [sys.executable, "-m", "celery", "-A", "chowda_site", "worker", "--pool", "threads"]
         command += ["--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
         command += ["--hostname", f"fault-{log.stem}@%h"]
@@ -140,8 +140,10 @@ class FaultWorld:
         self.servers.append(server)
         return server
 
-    def worker(self, redis: RedisServer, name: str, *, concurrency: int = 4) -> WorkerProcess:
-        worker = WorkerProcess(redis.url, self.tmp_path / f"{name}.log", concurrency=concurrency)
+    def worker(
+        self, redis: RedisServer, name: str, *, concurrency: int = 4, env: dict[str, str] | None = None
+    ) -> WorkerProcess:
+        worker = WorkerProcess(redis.url, self.tmp_path / f"{name}.log", concurrency=concurrency, env=env)
         self.workers.append(worker)
         return worker
 

@@ -22,3 +22,7 @@ THUMBNAILS_ON_IMPORT = False
 # The session's worker sends waiting runs again (a retry after HTTP 503, a busy app) each dispatcher round:
 # once a second here, not every 5 s, so a test of retries waits for its backoff rather than the round.
 DISPATCH_INTERVAL = 1.0
+
+# A worker's heartbeat says which runs it holds; the dispatcher sends again, after two heartbeats, a run marked
+# in flight that none holds. Every second here, so a test of that waits seconds, not half a minute.
+WORKER_HEARTBEAT = 1.0
