@@ -6,14 +6,13 @@ from batches.models import MediaFile
 from clams_apps.metadata import MMIF_DOCUMENT_TYPES
 
 
-def source_mmif(media_file: MediaFile, *, location: str | None = None) -> str:
-    """A MMIF (JSON text) with one document of the file's type, MIME type and location (or ``location``, where
-    it was staged for the apps), and no views."""
+def source_mmif(media_file: MediaFile) -> str:
+    """A MMIF (JSON text) with one document of the file's type, MIME type and location, and no views."""
     document = Document()
     document.at_type = MMIF_DOCUMENT_TYPES[media_file.document_type]
     document.id = "d1"
     document.properties.mime = media_file.mime_type
-    document.properties.location = location or media_file.location
+    document.properties.location = media_file.location
     mmif = Mmif(validate=False)
     mmif.add_document(document)
     return mmif.serialize()

@@ -11,6 +11,7 @@ import mmap
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Literal
 
@@ -58,8 +59,13 @@ def post_mmif(
     mmif: IO[bytes],
     query: list[tuple[str, str]],
     known_view_ids: set[str],
+    answer_as_kept: Callable[[Iterable[bytes]], Iterable[bytes]] | None = None,
 ) -> Answer:
-    """POST the MMIF to the app and classify its answer. Never raises for anything the app does."""
+    """POST the MMIF to the app and classify its answer. Never raises for anything the app does.
+
+    ``answer_as_kept`` rewrites the answer's bytes as they arrive (a staged copy's location back to the media
+    file's own: runs/staging.py), before it is checked and kept.
+    """
     who = f"App '{app_name}' at {endpoint}"
     try:
         # Again at every call: a host name can be pointed elsewhere after the app was registered.
@@ -79,7 +85,8 @@ def post_mmif(
             allow_redirects=False,
         )
         with response:
-            body = _spool(response)
+            chunks = response.iter_content(CHUNK)
+            body = spool(answer_as_kept(chunks) if answer_as_kept else chunks)
     except requests.ConnectTimeout:
         return Answer(
             "transient", f"{who} did not accept a connection within {settings.APP_CONNECT_TIMEOUT:g} seconds."
@@ -113,10 +120,10 @@ def post_mmif(
     return answer
 
 
-def _spool(response: requests.Response) -> IO[bytes]:
+def spool(chunks: Iterable[bytes]) -> IO[bytes]:
     """The answer's body: in memory while small, in a temporary file once it passes SPOOL_IN_MEMORY."""
     body = io.BytesIO()
-    for chunk in response.iter_content(CHUNK):
+    for chunk in chunks:
         if isinstance(body, io.BytesIO) and body.tell() + len(chunk) > SPOOL_IN_MEMORY:
             on_disk = tempfile.TemporaryFile()  # noqa: SIM115 (the caller closes it)
             on_disk.write(body.getbuffer())

@@ -69,13 +69,14 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
         )
         return FREED
 
-    # Media is staged before a run's first step; a retried run checks again, as its copy went when the failed
-    # attempt ended. Other steps skip the check: it would cost the hot path a query for nothing.
-    if input_name is None or run.retry_of_id:
+    # Media is staged before a run's first step, whatever MMIF it starts from; a retried run checks again, as its
+    # copy went when the failed attempt ended. Other steps skip the check: it would cost the hot path a query.
+    if input_name is None or run.retry_of_id or input_name == run.source_mmif.name:
         staged = staging.prepare(step, token)
         if not staged.ready:
             return FREED if staged.failed else STOP
-        input_name = input_name or _source(run, staged.location)
+        input_name = input_name or _source(run)
+    swap = staging.StagedLocation(run.media_file.location, run.staged_as) if run.staged_as else None
     known_view_ids = _view_ids(step, input_name)
     # One holder per task, not per step: a message delivered twice makes two tasks of one step, and the
     # one that loses step_begin must free only its own slot, never the one of the call in flight.
@@ -93,7 +94,7 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
     try:
         if not transitions.step_begin(step, token, current_name()):
             return STOP
-        with storage.open_mmif(input_name) as mmif:
+        with storage.open_mmif(input_name) as stored, swap.app_input(stored) if swap else stored as mmif:
             answer = post_mmif(
                 app_name=step.app_name,
                 endpoint=app.endpoint,
@@ -101,6 +102,7 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
                 mmif=mmif,
                 query=query_params(None, step.parameters),
                 known_view_ids=known_view_ids,
+                answer_as_kept=swap.answer if swap else None,
             )
     finally:
         _release(app, holder, answer)
@@ -151,12 +153,11 @@ def _release(app, holder: str, answer: Answer | None) -> None:
         logger.warning("Could not free app %s's slot (%s); its lease runs out by itself.", app.pk, exc)
 
 
-def _source(run: Run, location: str | None) -> str:
-    """The run's source MMIF, built from its media file (at ``location`` if staged) and stored the first time
-    it is needed."""
+def _source(run: Run) -> str:
+    """The run's source MMIF, built from its media file and stored the first time it is needed."""
     if run.source_mmif:
         return run.source_mmif.name
-    name = storage.save_text(storage.source_path(run), source_mmif(run.media_file, location=location))
+    name = storage.save_text(storage.source_path(run), source_mmif(run.media_file))
     Run.objects.filter(pk=run.pk).update(source_mmif=name)
     return name
 

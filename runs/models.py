@@ -59,6 +59,9 @@ class Run(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     # A pending run waiting to try its app again (it was busy or answered 503) is not sent before this.
     not_before = models.DateTimeField(null=True, blank=True)
+    # The staged copy of its media file as the apps see it (runs/staging.py), when it has one: its MMIF always
+    # names the media file's own location, and each step swaps this in on the way to the app and back.
+    staged_as = models.CharField(max_length=1000, blank=True)
     # Where its source MMIF came from, in a curator's words: "a blank MMIF of the media file",
     # "run #12 of batch 'Whisper pass'", "uploaded cpb-aacip-1.mmif".
     input_origin = models.CharField(max_length=300, blank=True)

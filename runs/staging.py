@@ -1,15 +1,19 @@
 """Media staged from where the archive keeps it: a copy in the scratch folder the apps share.
 
 A run whose apps cannot read its media file's location (ClamsApp.media_access) gets, before its first
-step, one copy of the file under CHOWDA_SCRATCH_ROOT, and its source MMIF names that copy as the apps
-see it. The copy's folder is named after the media file, so a run sent again, or a retry, finds it and
-never downloads it twice; it is removed once no run of that file is active (``scratch_sweep``, on
-``runs.signals.run_finished``). Downloads stream to a ``.part`` file that is renamed when complete, and
-reserve their size under an exclusive lock, so the scratch folder never holds more than CHOWDA_SCRATCH_BUDGET
-bytes: a run whose file does not fit waits, pending, and the dispatcher sends it again later.
+step, one copy of the file under CHOWDA_SCRATCH_ROOT (``Run.staged_as``: the copy as the apps see it).
+The MMIF that Chowda keeps always names the media file's own location: each step swaps the copy's in on
+the way to the app and its own back in the answer (``StagedLocation``), so the output of a run stays true
+after its copy is gone and can start another batch, be uploaded or delivered. The copy's folder is named
+after the media file, so a run sent again, or a retry, finds it and never downloads it twice; it is
+removed once no run of that file is active (``scratch_sweep``, on ``runs.signals.run_finished``).
+Downloads stream to a ``.part`` file that is renamed when complete, and reserve their size under an
+exclusive lock, so the scratch folder never holds more than CHOWDA_SCRATCH_BUDGET bytes: a run whose file
+does not fit waits, pending, and the dispatcher sends it again later.
 """
 
 import fcntl
+import json
 import logging
 import os
 import re
@@ -19,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -30,6 +35,7 @@ from batches.s3 import s3_media
 from clams_apps.models import ClamsApp, MediaAccess
 from clams_apps.url_policy import UrlRefused, check_media_path, media_request
 from runs import transitions
+from runs.app_call import spool
 from runs.models import ACTIVE_STATUSES, Run, StepRun
 
 logger = logging.getLogger(__name__)
@@ -74,7 +80,61 @@ def prepare(step: StepRun, token: int) -> Staged:
         logger.info("Run %s waits to stage its media file: %s", run.pk, exc)
         transitions.run_wait(run.pk, token, retry_in=settings.SCRATCH_WAIT)
         return Staged(ready=False)
-    return Staged(ready=True, location=f"file://{seen_under.rstrip('/')}/{relative}")
+    location = f"file://{seen_under.rstrip('/')}/{relative}"
+    if run.staged_as != location:
+        Run.objects.filter(pk=run.pk).update(staged_as=location)
+        run.staged_as = location
+    return Staged(ready=True, location=location)
+
+
+class StagedLocation:
+    """A run's media file location and its staged copy's, swapped in a MMIF as it streams: the copy's in what the
+    app is sent, the file's own back in what it answers. Both are matched as whole JSON strings, in each of the
+    ways a JSON writer may escape them."""
+
+    def __init__(self, own: str, staged: str):
+        self.to_app = [(old, _spelling(staged)) for old in _spellings(own)]
+        self.from_app = [(old, _spelling(own)) for old in _spellings(staged)]
+
+    def app_input(self, mmif: IO[bytes]) -> IO[bytes]:
+        """A copy of the stored MMIF naming the staged copy, to send to the app (in memory while small)."""
+        return spool(swapped(iter(lambda: mmif.read(CHUNK), b""), self.to_app))
+
+    def answer(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """The app's answer as it streams, naming the media file's own location again."""
+        return swapped(chunks, self.from_app)
+
+
+def _spelling(location: str) -> bytes:
+    return json.dumps(location).encode()
+
+
+def _spellings(location: str) -> list[bytes]:
+    """The JSON strings a writer may make of the location: ASCII-escaped or not, with ``/`` escaped or not."""
+    plain = [json.dumps(location).encode(), json.dumps(location, ensure_ascii=False).encode()]
+    return list(dict.fromkeys(plain + [text.replace(b"/", b"\\/") for text in plain]))
+
+
+def swapped(chunks: Iterable[bytes], pairs: list[tuple[bytes, bytes]]) -> Iterator[bytes]:
+    """The chunks with every ``old`` replaced by its ``new``, also where an ``old`` spans two chunks."""
+    for old, new in pairs:
+        chunks = _replaced(chunks, old, new)
+    return iter(chunks)
+
+
+def _replaced(chunks: Iterable[bytes], old: bytes, new: bytes) -> Iterator[bytes]:
+    keep, carry = len(old) - 1, b""
+    for chunk in chunks:
+        data, out, start = carry + chunk, [], 0
+        while (found := data.find(old, start)) != -1:
+            out += [data[start:found], new]
+            start = found + len(old)
+        # A match may begin in the last len(old) - 1 bytes and end in the next chunk: keep them back.
+        settled = max(start, len(data) - keep)
+        out.append(data[start:settled])
+        carry = data[settled:]
+        yield b"".join(out)
+    yield carry
 
 
 def staging_root_for(location: str, apps: Iterable[ClamsApp]) -> str | None:

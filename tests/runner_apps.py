@@ -74,12 +74,22 @@ class Tagger(ClamsApp):
             parameters=[
                 {"name": "label", "type": "string", "default": "x", "description": "Label of the time frame."},
                 {"name": "explode", "type": "boolean", "default": False, "description": "Raise an error."},
+                {
+                    "name": "needs_file",
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Read the document's file:// location, as apps that decode media do.",
+                },
             ],
         )
 
     def _annotate(self, mmif, **parameters):
         if parameters.get("explode"):
             raise RuntimeError("CUDA out of memory")
+        if parameters.get("needs_file"):
+            location = mmif.documents[0].location
+            with open(location.removeprefix("file://"), "rb"):  # raises as a media decoder would: No such file…
+                pass
         view = mmif.new_view()
         self.sign_view(view, parameters)
         view.new_contain(AnnotationTypes.TimeFrame)

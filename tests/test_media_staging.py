@@ -5,10 +5,12 @@ from pathlib import Path
 import boto3
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from mmif import Mmif
 
 from batches.models import validate_location
+from runs.inputs import batch_inputs_upload
 from runs.models import Status
 from runs.services import batch_cancel, batch_start
 from tests.factories import BatchFactory, MediaFileFactory, PipelineFactory, PipelineStepFactory
@@ -69,13 +71,57 @@ def test_a_file_on_a_web_server_is_fetched_once_and_every_app_reads_the_staged_c
 
     assert [run.status for run in runs] == [Status.SUCCEEDED] * 2
     assert media_server.gets == {"/tape-0.mp4": 1, "/tape-1.mp4": 1}
-    for run in runs:
-        staged = f"file://{scratch.resolve()}/{run.media_file.pk}-{run.media_file.guid}/tape-"
-        with default_storage.open(run.final_mmif.name) as f:
-            assert Mmif(f.read().decode()).documents[0].location.startswith(staged)
     seen = set(runner_apps["first"][1].locations) | set(runner_apps["second"][1].locations)
     assert len(seen) == 2 and all(location.startswith(f"file://{scratch.resolve()}/") for location in seen)
+    for run in runs:  # what Chowda keeps names where the archive keeps the file, never the scratch copy
+        assert [kept_location(step.output_mmif) for step in run.steps.all()] == [run.media_file.location] * 2
     wait_for(lambda: not staged_files(scratch), message="the staged copies to be removed")
+
+
+def kept_location(stored) -> str:
+    with default_storage.open(stored.name) as f:
+        return Mmif(f.read().decode()).documents[0].location
+
+
+def test_a_staged_runs_output_names_the_files_own_location_and_another_batch_runs_on_it(
+    scratch, runner_apps, media_server
+):
+    media = archive_file(media_server, "tape-reused.mp4")
+    reads_file = {"needs_file": True}
+    first = BatchFactory(pipeline=PipelineFactory(), media_files=[media])
+    PipelineStepFactory(
+        pipeline=first.pipeline,
+        position=1,
+        app=register(runner_apps, "first", media_access="local"),
+        parameters=reads_file,
+    )
+    batch_start(first)
+    [done] = wait_until_finished(first)
+    assert done.status == Status.SUCCEEDED, done.error
+    assert kept_location(done.final_mmif) == media.location
+    wait_for(lambda: not staged_files(scratch), message="the staged copy to be removed")
+
+    # A batch that starts from that output stages the file again for its own app, which reads it.
+    second = BatchFactory(pipeline=PipelineFactory(), media_files=[media], input_batch=first)
+    PipelineStepFactory(
+        pipeline=second.pipeline,
+        position=1,
+        app=register(runner_apps, "second", media_access="local"),
+        parameters=reads_file,
+    )
+    batch_start(second)
+    [then] = wait_until_finished(second)
+    assert then.status == Status.SUCCEEDED, then.error
+    assert kept_location(then.final_mmif) == media.location
+    [seen] = runner_apps["second"][1].locations
+    assert seen.startswith(f"file://{scratch.resolve()}/")
+    assert media_server.gets == {"/tape-reused.mp4": 2}
+
+    # Chowda's own output is a valid upload for another batch of the same file.
+    third = BatchFactory(pipeline=second.pipeline, media_files=[media])
+    with default_storage.open(then.final_mmif.name) as f:
+        chosen = batch_inputs_upload(third, ContentFile(f.read(), name=f"{media.guid}.mmif"))
+    assert chosen.files == 1
 
 
 def test_an_app_under_a_media_root_is_sent_the_path_where_it_sees_the_scratch_folder(
