@@ -17,7 +17,7 @@ from runs.downloads import zip_response
 from runs.forms import StartForm
 from runs.models import RUN_STATUSES, Run, Status, StepRun
 from runs.selectors import files_to_start, runs_to_cancel, runs_to_retry, with_progress, with_run_counts
-from runs.services import RunnerError, batch_cancel, batch_retry_failed, batch_start, runs_cancel
+from runs.services import RunnerError, batch_cancel, batch_retry_failed, batch_start, retry_plan, runs_cancel
 
 CONFIRM_TEMPLATE = "admin/batches/batch/confirm_run_action.html"
 
@@ -346,7 +346,7 @@ class BatchAdmin(BoundedIdsAdmin):
             queryset,
             verb="Retry",
             count=lambda b: runs_to_retry(b).count(),
-            describe=lambda b, n: f"{n} failed or cancelled file(s) will resume at the step that did not succeed",
+            describe=_retry_described,
             act=batch_retry_failed,
         )
 
@@ -367,6 +367,15 @@ class BatchAdmin(BoundedIdsAdmin):
                 batch_combine(qs, name=data["name"], pipeline=data["pipeline"], created_by=request.user)
             ],
         )
+
+
+def _retry_described(batch, count: int) -> str:
+    said = f"{count} failed or cancelled file(s) will resume at the step that did not succeed"
+    try:
+        plan = retry_plan(batch)
+    except RunnerError as exc:
+        return f"{said} — but the pipeline cannot run now: {exc}"
+    return f"{said}. {plan.sentence}" if plan.sentence else said
 
 
 # Reusing earlier MMIF (runs/inputs.py): from the runs list, from the media files list, and an upload per batch.

@@ -452,34 +452,125 @@ def run_cancel(run: Run) -> RunsChanged:
     )
 
 
+@dataclass
+class RetryPlan:
+    """What a retry of a batch's failed and cancelled runs takes from now rather than from their first attempt.
+
+    Steps that succeeded are kept with their output. The step that failed and every later one take the
+    parameters that the batch's pipeline has now for the same app at the same position (with the run's
+    pilot overrides on top); a run that had no step succeed, and started from a blank MMIF, starts from a new
+    one of its media file, at the file's location now. ``changes`` says what differs, in sentences.
+    """
+
+    runs: list[Run]
+    steps: dict[int, list[StepRun]]
+    current: dict[int, dict]
+    changes: list[str] = field(default_factory=list)
+    fresh_sources: int = 0
+
+    @property
+    def sentence(self) -> str:
+        """What the confirmation shows, and the retry's answer repeats."""
+        said = []
+        if self.changes:
+            said.append(
+                "Parameters changed since the first attempt, and the retry takes them: " + "; ".join(self.changes) + "."
+            )
+        if self.fresh_sources:
+            said.append(
+                f"{self.fresh_sources} run(s) failed before any step succeeded: they start from the media file "
+                "as it is now (its location included)."
+            )
+        return " ".join(said)
+
+    def parameters(self, run: Run, step: StepRun) -> tuple[dict, dict | None]:
+        """The parameters the step runs with on retry, and the run's new snapshot entry for it (None: unchanged)."""
+        entry = self.current.get(step.position)
+        if entry is None or entry["app_id"] != step.app_id:
+            return step.parameters, None
+        old = next((s for s in run.pipeline_snapshot if s.get("position") == step.position), {})
+        overrides = old.get("overrides") or {}
+        parameters = {**entry["parameters"], **overrides}
+        extra = {"overrides": overrides, "pipeline_parameters": entry["parameters"]} if overrides else {}
+        return parameters, {**entry, "parameters": parameters, **extra}
+
+
+def retry_plan(batch: Batch) -> RetryPlan:
+    """What retrying the batch's failed and cancelled runs would do (see RetryPlan); changes nothing.
+
+    Raises RunnerError when the batch's pipeline cannot run now (as a start would).
+    """
+    runs = list(runs_to_retry(batch))
+    steps: dict[int, list[StepRun]] = {}
+    for chunk in chunks([run.pk for run in runs]):
+        for step in StepRun.objects.filter(run_id__in=chunk).order_by("position"):
+            steps.setdefault(step.run_id, []).append(step)
+    current = {}
+    if batch.pipeline_id is not None and runs:
+        current = {entry["position"]: entry for entry in pipeline_snapshot(batch.pipeline)}
+    plan = RetryPlan(runs, steps, current)
+    changed: dict[str, None] = {}
+    for run in runs:
+        todo = _steps_to_run(steps.get(run.pk, []))
+        if _fresh_source(run, steps.get(run.pk, []), todo):
+            plan.fresh_sources += 1
+        for step in todo:
+            parameters, _entry = plan.parameters(run, step)
+            for name in sorted(set(parameters) | set(step.parameters)):
+                before, after = step.parameters.get(name), parameters.get(name)
+                if before != after:
+                    changed[f"step {step.position} ({step.app_name}): {name} {_shown(before)} → {_shown(after)}"] = None
+    plan.changes = list(changed)
+    return plan
+
+
+def _shown(value) -> str:
+    return "(not set)" if value is None else repr(value)
+
+
+def _fresh_source(run: Run, steps: list[StepRun], todo: list[StepRun]) -> bool:
+    """A run that kept no step and started from a blank MMIF gets a new one, made from the media file as it is now."""
+    return len(todo) == len(steps) and run.input_origin == BLANK_ORIGIN
+
+
+def _steps_to_run(steps: list[StepRun]) -> list[StepRun]:
+    """The steps a retry runs again: from the first that did not succeed on."""
+    for number, step in enumerate(steps):
+        if step.status != Status.SUCCEEDED or not step.output_mmif:
+            return steps[number:]
+    return []
+
+
 def batch_retry_failed(batch: Batch) -> RunsChanged:
     """Give every failed or cancelled run of the batch a new attempt that resumes where it stopped.
 
-    Steps that succeeded are copied with their stored output (their apps are not
-    called again); the chain starts at the first step that did not succeed.
+    Steps that succeeded are copied with their stored output (their apps are not called again); the chain
+    starts at the first step that did not succeed, with what the batch's pipeline and media file say now
+    (``RetryPlan``). Raises RunnerError, changing nothing, when the pipeline cannot run now.
     """
     with transaction.atomic():
-        Batch.objects.select_for_update().get(pk=batch.pk)
-        old_runs = list(runs_to_retry(batch))
-        old_ids = [run.pk for run in old_runs]
-        steps: dict[int, list[StepRun]] = {}
-        for chunk in chunks(old_ids):
-            for step in StepRun.objects.filter(run_id__in=chunk).order_by("position"):
-                steps.setdefault(step.run_id, []).append(step)
-        retried = [_retry(run, steps.get(run.pk, [])) for run in old_runs]
+        batch = Batch.objects.select_for_update(of=("self",)).select_related("pipeline").get(pk=batch.pk)
+        try:
+            plan = retry_plan(batch)
+        except RunnerError as exc:
+            raise RunnerError(f"Nothing was retried: {exc}") from None
+        old_ids = [run.pk for run in plan.runs]
+        retried = [_retry(run, plan) for run in plan.runs]
         for chunk in chunks(old_ids):
             Run.objects.filter(pk__in=chunk).update(superseded=True)
         events.runs_changed((new.pk for new in retried), batch_id=batch.pk)
         sent = []
-        if old_runs:
+        if plan.runs:
             _unfinish(batch)
             transaction.on_commit(lambda: sent.append(_send_first(batch)))
-    if not old_runs:
+    if not plan.runs:
         return RunsChanged(0, "No run of the batch failed or was cancelled: nothing was retried.")
-    said = f"Retried {len(old_runs)} failed or cancelled run(s)."
+    said = f"Retried {len(plan.runs)} failed or cancelled run(s)."
+    if plan.sentence:
+        said += " " + plan.sentence
     if sent == [False]:
         said += " They wait for the queue (Redis cannot be reached now) and start as soon as it is back."
-    return RunsChanged(len(old_runs), said)
+    return RunsChanged(len(plan.runs), said)
 
 
 def _unfinish(batch: Batch) -> None:
@@ -488,32 +579,33 @@ def _unfinish(batch: Batch) -> None:
     Batch.objects.filter(pk=batch.pk).update(finished_notified_at=None, failures_notified_at=None)
 
 
-def _retry(old: Run, old_steps: list[StepRun]) -> Run:
+def _retry(old: Run, plan: RetryPlan) -> Run:
     """A new pending attempt of ``old`` that keeps its succeeded steps; the dispatcher starts it after them."""
+    old_steps = plan.steps.get(old.pk, [])
+    again = _steps_to_run(old_steps)
+    snapshot = {entry.get("position"): entry for entry in old.pipeline_snapshot}
+    todo = []
+    for step in again:
+        parameters, entry = plan.parameters(old, step)
+        if entry is not None:
+            snapshot[step.position] = entry
+        todo.append(StepRun(position=step.position, app_id=step.app_id, app_name=step.app_name, parameters=parameters))
+    fresh = _fresh_source(old, old_steps, again)
     new = Run.objects.create(
         batch_id=old.batch_id,
         media_file_id=old.media_file_id,
         attempt=old.attempt + 1,
         retry_of=old,
-        pipeline_snapshot=old.pipeline_snapshot,
-        source_mmif=old.source_mmif,
+        pipeline_snapshot=[snapshot[position] for position in sorted(snapshot)],
+        source_mmif="" if fresh else old.source_mmif,
         input_origin=old.input_origin,
     )
-    kept, todo, input_name = [], [], None
-    for step in old_steps:
-        if not todo and step.status == Status.SUCCEEDED and step.output_mmif:
-            kept.append(_copy_succeeded(step, new))
-            input_name = step.output_mmif.name
-        else:
-            todo.append(
-                StepRun(
-                    run=new,
-                    position=step.position,
-                    app_id=step.app_id,
-                    app_name=step.app_name,
-                    parameters=step.parameters,
-                )
-            )
+    kept, input_name = [], None
+    for step in old_steps[: len(old_steps) - len(again)]:
+        kept.append(_copy_succeeded(step, new))
+        input_name = step.output_mmif.name
+    for step in todo:
+        step.run = new
     StepRun.objects.bulk_create([*kept, *todo])
     if not todo:  # every step had succeeded; the run was cancelled as its last step finished
         now = timezone.now()
