@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from background.models import ACTIVE_JOB_STATUSES, BackgroundJob, JobStatus
 from batches.models import Batch, Collection, MediaFile
 from batches.services import (
     batch_add_files,
@@ -107,9 +108,29 @@ class MediaFileAdmin(BoundedIdsAdmin):
     actions = ["create_batch", "add_to_batch", "remove_from_batch", "make_thumbnails"]
     show_full_result_count = False
 
+    def get_queryset(self, request):
+        # How its latest thumbnail job went (waiting, failed and why): subqueries, not a query per row.
+        latest = BackgroundJob.objects.filter(kind="thumbnail", target=OuterRef("pk")).order_by("-pk")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                thumbnail_status=Subquery(latest.values("status")[:1]),
+                thumbnail_error=Subquery(latest.values("error")[:1]),
+            )
+        )
+
     @admin.display(description="thumbnail")
     def thumbnail_image(self, media_file):
         if not media_file.thumbnail:
+            if getattr(media_file, "thumbnail_status", None) == JobStatus.FAILED:
+                return format_html(
+                    '<span class="thumbnail-failed" title="{}">✗ failed</span>', media_file.thumbnail_error
+                )
+            if getattr(media_file, "thumbnail_status", None) in ACTIVE_JOB_STATUSES:
+                return format_html(
+                    '<span class="thumbnail-waiting" title="{}">…</span>', "Being made in the background"
+                )
             return format_html('<span class="thumbnail-none" title="{}">—</span>', "No thumbnail yet")
         url = reverse("admin:batches_mediafile_thumbnail", args=[media_file.pk])
         return format_html('<img src="{}" alt="" style="max-height:48px">', url)

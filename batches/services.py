@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 
+from background.dispatcher import jobs_add
 from batches.importer import ImportResult, ImportRow, check_rows, existing_files
 from batches.models import Batch, Collection, DocumentType, MediaFile
-from batches.tasks import make_thumbnail
 from pipelines.models import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -84,8 +84,11 @@ def media_import(
             for guid, new in checked.accepted.items()
             if guid not in checked.known
         )
-        if settings.THUMBNAILS_ON_IMPORT:
-            _queue_thumbnails([media.pk for media in created if media.document_type != DocumentType.TEXT])
+        if settings.THUMBNAILS_ON_IMPORT and created:
+            # Rows, not messages: the background queue's dispatcher makes them a window at a time. (A file another
+            # import created meanwhile inside this range gets its thumbnail too; asking twice does it once.)
+            ids = [media.pk for media in created]
+            _queue_thumbnails(MediaFile.objects.filter(pk__range=(min(ids), max(ids))))
         if new_batch_name:
             batch = Batch.objects.create(name=new_batch_name, created_by=user)
         if new_collection_name:
@@ -175,23 +178,22 @@ def batches_from_collections(
 
 
 def media_make_thumbnails(media_files: QuerySet[MediaFile]) -> FilesChanged:
-    """Queue a thumbnail for each of these video, image and audio files (text has none), made in the background."""
-    ids = list(media_files.exclude(document_type=DocumentType.TEXT).values_list("pk", flat=True))
-    _queue_thumbnails(ids)
-    return FilesChanged(
-        len(ids), f"Making the thumbnails of {len(ids)} media file(s) in the background; reload to see them."
-    )
+    """Record a thumbnail to make for each of these video, image and audio files (text has none), made by the
+    background queue's workers; a file whose thumbnail is already waiting or being made is not asked twice."""
+    wanted = media_files.exclude(document_type=DocumentType.TEXT)
+    added = _queue_thumbnails(wanted)
+    said = f"Making the thumbnails of {added} media file(s) in the background; reload to see them."
+    if added < (asked := wanted.count()):
+        said += f" {asked - added} were already waiting to be made."
+    return FilesChanged(added, said)
 
 
-def _queue_thumbnails(media_file_ids: list[int]) -> None:
-    """After commit, one background task per file; a queue that cannot be reached costs only the thumbnails."""
+def media_probe_durations_later(media_files: QuerySet[MediaFile]) -> FilesChanged:
+    """Record a duration probe for each of these audio and video files that has no duration yet."""
+    wanted = media_files.filter(duration__isnull=True, document_type__in=[DocumentType.AUDIO, DocumentType.VIDEO])
+    added = jobs_add("duration", wanted)
+    return FilesChanged(added, f"Reading how long {added} media file(s) play, in the background.")
 
-    def queue():
-        try:
-            for pk in media_file_ids:
-                make_thumbnail.delay(pk)
-        except Exception:
-            logger.exception("Could not queue the thumbnails of %s media file(s)", len(media_file_ids))
 
-    if media_file_ids:
-        transaction.on_commit(queue)
+def _queue_thumbnails(media_files: QuerySet[MediaFile]) -> int:
+    return jobs_add("thumbnail", media_files.exclude(document_type=DocumentType.TEXT))

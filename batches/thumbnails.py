@@ -1,6 +1,6 @@
 """Thumbnails of media files: a small still of a video or an image, a waveform strip of audio.
 
-Made by the Celery task ``batches.make_thumbnail`` (batches/tasks.py), never during a run. Images are
+Made by background jobs (batches/background.py, background/), never during a run. Images are
 read with Pillow; video and audio are decoded by the ffmpeg binary inside the imageio-ffmpeg wheel, which
 reads file paths and http(s) URLs itself (s3:// locations are handed to it as a presigned URL). A
 location is checked first as staging checks it (clams_apps/url_policy.py): a path must lie under

@@ -19,6 +19,7 @@ def insert_select(
     constants: dict | None = None,
     order_by: str | None = None,
     returning: bool = False,
+    ignore_conflicts: bool = False,
 ) -> list[int] | int:
     """Insert into ``model`` one row per row of ``rows``; return the new primary keys or their count.
 
@@ -27,6 +28,7 @@ def insert_select(
     Fields named in neither get their default (``auto_now``/``auto_now_add`` fields get now); a
     nullable field without a default is left NULL. ``order_by`` (a column of ``rows``) orders the
     new rows' primary keys. With ``returning``, the new primary keys are returned, in that order.
+    With ``ignore_conflicts``, a row that would break a unique constraint is left out (and not counted).
     """
     constants = dict(constants or {})
     connection = connections[rows.db]
@@ -51,12 +53,12 @@ def insert_select(
         params.append(field.get_db_prep_save(value, connection))
 
     inner, inner_params = rows.order_by().query.sql_with_params()
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(targets)}) "
-        f"SELECT {', '.join(selected)} FROM ({inner}) q"
-    )
+    insert = "INSERT OR IGNORE INTO" if ignore_conflicts and connection.vendor == "sqlite" else "INSERT INTO"
+    sql = f"{insert} {quote(model._meta.db_table)} ({', '.join(targets)}) SELECT {', '.join(selected)} FROM ({inner}) q"
     if order_by:
         sql += f" ORDER BY q.{quote(order_by)}"
+    if ignore_conflicts and connection.vendor != "sqlite":
+        sql += " ON CONFLICT DO NOTHING"
     if returning:
         sql += f" RETURNING {quote(model._meta.pk.column)}"
     with connection.cursor() as cursor:

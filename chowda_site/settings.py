@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "background",
     "clams_apps",
     "pipelines",
     "batches",
@@ -235,6 +237,13 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
 # Celery closes database connections around every task unless told to reuse them.
 CELERY_DB_REUSE_MAX = env.int("CHOWDA_CELERY_DB_REUSE_MAX", default=1000)
 CELERY_WORKER_CONCURRENCY = env.int("CHOWDA_WORKER_CONCURRENCY", default=16)
+
+# Background work (thumbnails, duration probes…) has its own Celery queue, so that it never stands in front of
+# a run's step; at most BACKGROUND_WINDOW jobs are queued or running at once, across all workers. A worker
+# started without -Q consumes both queues; `-Q chowda` or `-Q chowda-background` gives one queue its own workers.
+BACKGROUND_QUEUE = f"{REDIS_KEY_PREFIX}-background"
+BACKGROUND_WINDOW = env.int("CHOWDA_BACKGROUND_WINDOW", default=4)
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(BACKGROUND_QUEUE))
 
 # The dispatcher (runs/dispatcher.py) keeps at most this many runs of each batch in the queue or
 # running, so every active batch progresses and a cancel has little to take back.

@@ -7,9 +7,19 @@ CURATOR_MODELS = {
     "pipelines": ["pipeline", "pipelinestep"],
     "batches": ["mediafile", "collection", "batch"],
 }
-READ_ONLY_MODELS = {"runs": ["run", "steprun"], "deliverables": ["finalmmif", "delivery"]}
-# Marking a final MMIF is adding one; delivering a batch is adding a delivery.
-CURATOR_EXTRA = [("batches", "run_batch"), ("deliverables", "add_finalmmif"), ("deliverables", "add_delivery")]
+READ_ONLY_MODELS = {
+    "runs": ["run", "steprun"],
+    "deliverables": ["finalmmif", "delivery"],
+    "background": ["backgroundjob"],
+}
+# Marking a final MMIF is adding one; delivering a batch is adding a delivery; trying a failed background
+# job again is changing it.
+CURATOR_EXTRA = [
+    ("batches", "run_batch"),
+    ("deliverables", "add_finalmmif"),
+    ("deliverables", "add_delivery"),
+    ("background", "change_backgroundjob"),
+]
 
 
 def _permissions(models_by_app: dict[str, list[str]], actions: list[str]) -> list[Permission]:

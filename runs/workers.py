@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 from redis import RedisError
 
+from background.dispatcher import background_round
 from runs import slots
 from runs.dispatcher import TASK, QueueUnavailable, dispatch
 from runs.models import StepRun, Worker
@@ -73,12 +74,18 @@ def held_runs() -> list[list[int]]:
 
 
 def dispatch_round() -> float | None:
-    """One round; returns in how many seconds a waiting run is due, if sooner than the next round."""
+    """One round, for runs and then background jobs; returns in how many seconds a waiting run is due, if
+    sooner than the next round."""
     try:
-        return dispatch()
+        due = dispatch()
     except QueueUnavailable as exc:
         logger.warning("%s; pending runs wait for it.", exc)
-        return None
+        due = None
+    try:
+        background_round()
+    except RedisError as exc:
+        logger.warning("The queue (Redis) cannot be reached (%s); background jobs wait for it.", exc)
+    return due
 
 
 def _every(

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import Group
+from kombu import Queue
 
 from tests import clams_test_apps
 from tests.factories import UserFactory
@@ -135,7 +136,13 @@ def redis_url(tmp_path_factory):
     session = uuid.uuid4().hex[:8]
     settings.REDIS_URL = url
     settings.REDIS_KEY_PREFIX = f"chowda-test-{session}"
-    celery_app.conf.update(broker_url=url, result_backend=url, task_default_queue=settings.REDIS_KEY_PREFIX)
+    settings.BACKGROUND_QUEUE = f"{settings.REDIS_KEY_PREFIX}-background"
+    celery_app.conf.update(
+        broker_url=url,
+        result_backend=url,
+        task_default_queue=settings.REDIS_KEY_PREFIX,
+        task_queues=(Queue(settings.REDIS_KEY_PREFIX), Queue(settings.BACKGROUND_QUEUE)),
+    )
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",

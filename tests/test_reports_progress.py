@@ -153,7 +153,7 @@ def test_a_wav_files_duration_is_read_from_its_header(tmp_path):
     remote = MediaFileFactory(location="https://media.archive.test/x.mp4")
     batch = BatchFactory(media_files=[media, remote])
 
-    call_command("probe_durations", "--batch", str(batch.pk))
+    call_command("probe_durations", "--batch", str(batch.pk), "--now")
 
     media.refresh_from_db()
     remote.refresh_from_db()
