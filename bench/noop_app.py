@@ -16,8 +16,10 @@ waiting on apps.
 """
 
 import argparse
+import json
 import logging
 import sys
+import threading
 import time
 
 from clams.app import ClamsApp
@@ -57,6 +59,31 @@ class NoopApp(ClamsApp):
         return mmif
 
 
+class Counted:
+    """Counts the requests in flight in front of the app; ``GET /__stats`` answers the largest number seen (and
+    resets it), so a benchmark can check that Chowda never sent more at once than the app's limit."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app, self.lock, self.now, self.most = wsgi_app, threading.Lock(), 0, 0
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/__stats":
+            with self.lock:
+                body, self.most = json.dumps({"max_in_flight": self.most}).encode(), self.now
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
+        if environ["REQUEST_METHOD"] != "POST":
+            return self.wsgi_app(environ, start_response)
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            return [b"".join(self.wsgi_app(environ, start_response))]
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
 class QuietHandler(WSGIRequestHandler):
     def log_request(self, *args, **kwargs):  # one line per request would cost more than it tells
         pass
@@ -69,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    wsgi_app = Restifier(NoopApp(args.work_ms)).flask_app
+    wsgi_app = Counted(Restifier(NoopApp(args.work_ms)).flask_app)
     server = make_server("127.0.0.1", args.port, wsgi_app, threaded=True, request_handler=QuietHandler)
     print(f"listening on http://127.0.0.1:{server.server_port}/", flush=True)
     try:

@@ -6,6 +6,7 @@ column of the queryset fills which field, and every other field gets its model d
 once, prepared for the database once). Works on SQLite and PostgreSQL.
 """
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -52,7 +53,10 @@ def insert_select(
         selected.append(_typed_placeholder(field, connection))
         params.append(field.get_db_prep_save(value, connection))
 
-    inner, inner_params = rows.order_by().query.sql_with_params()
+    try:
+        inner, inner_params = rows.order_by().query.sql_with_params()
+    except EmptyResultSet:  # ``pk__in=[]`` and the like: nothing to insert
+        return [] if returning else 0
     insert = "INSERT OR IGNORE INTO" if ignore_conflicts and connection.vendor == "sqlite" else "INSERT INTO"
     sql = f"{insert} {quote(model._meta.db_table)} ({', '.join(targets)}) SELECT {', '.join(selected)} FROM ({inner}) q"
     if order_by:

@@ -1,12 +1,14 @@
 """Sending runs to the queue. The database says what should run; Redis carries only a window of it.
 
-Start, cancel and retry only write rows: a new run is *pending*. ``send_pending`` sends pending
-runs as Celery chains (one task per step, the MMIF passed along by name) while their batch has
-fewer than ``DISPATCH_WINDOW`` runs queued or running and the app of their next step has a free
-slot, round-robin over batches, so batches progress side by side and a cancel has little to take
-back. A step that must wait (a busy app, HTTP 503) goes back to pending, never into a countdown
-held in a worker's memory. ``dispatch`` runs in every worker every ``DISPATCH_INTERVAL`` seconds;
-``send_pending`` also runs when a batch starts or is retried and when a run ends or leaves an app.
+Start, cancel and retry only write rows: a new run is *pending*, waiting for the app of its next step
+(``Run.next_app``). ``send_pending`` sends pending runs as Celery chains (one task per step, the MMIF
+passed along by name) while their app has a free slot, each slot to the batch with the fewest runs in
+flight (at most ``DISPATCH_WINDOW`` each), so batches progress side by side and a cancel has little to
+take back. Each run sent holds a claim on its app's slot (runs/slots.py) until its task takes it, and a
+step that ends hands its app to the next run waiting for it, so an app at its limit stays at its limit. A
+step that must wait (a busy app, HTTP 503) goes back to pending, never into a countdown held in a
+worker's memory. ``dispatch`` runs in every worker every ``DISPATCH_INTERVAL`` seconds; ``send_pending``
+also runs when a batch starts or is retried, when a run ends, and, for one app, when a step leaves it.
 
 Every sending of a run takes its next dispatch number (``Run.dispatches``), carried by its tasks;
 a task whose number is not the run's current one does nothing (runs/execution.py). That makes
@@ -32,18 +34,17 @@ from datetime import timedelta
 
 from celery import chain
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 from kombu.transport.redis import PRIORITY_STEPS
 from kombu.transport.redis import Channel as RedisChannel
 from redis import RedisError
 
-from batches.models import Batch
 from chowda_site.celery import app as celery_app
 from chowda_site.redis_client import key, redis_client
 from clams_apps.models import ClamsApp
-from runs import events
+from runs import events, slots
 from runs.models import IN_FLIGHT_STATUSES, Run, Status, StepRun, Worker
 from runs.selectors import chunks
 from runs.transitions import INTERRUPTED, run_give_back, runs_give_back
@@ -53,8 +54,6 @@ logger = logging.getLogger(__name__)
 TASK = "runs.run_step"
 # A run marked queued whose sending did not finish within this long is given back.
 UNSENT_AFTER = timedelta(seconds=30)
-# Beyond its window's room, how many more of a batch's pending runs a round looks at, for runs whose app is free.
-CANDIDATES_PAST_ROOM = 100
 LOST_MESSAGE = "Redis lost this run's message (it restarted without its data); it was sent again."
 UNSENT = "The run's message was never sent (the dispatcher stopped); it was sent again."
 UNHELD = "No worker had this run's step in hand any more (its task ended without finishing it); it was sent again."
@@ -90,18 +89,39 @@ def dispatch() -> float | None:
     return (due - now).total_seconds() if due else None
 
 
-def send_pending(batch_ids: list[int] | None = None) -> int:
-    """Send pending runs of these batches (all, by default) while their windows and the apps of their next
-    steps have room; returns how many were sent. Raises QueueUnavailable when Redis cannot be reached
-    (what could not be sent stays pending)."""
+def send_pending(app_ids: list[int] | None = None) -> int:
+    """Send pending runs while the apps of their next steps have room (every app, or only these); returns how
+    many were sent. Raises QueueUnavailable when Redis cannot be reached (what could not be sent stays pending).
+
+    Each free slot of an app goes to the batch with the fewest runs queued or running among the batches with
+    runs waiting for it (the oldest such run), so a small batch started after a big one gets its share at once.
+    The slot is claimed for the run as it is sent (runs/slots.py), so no other run takes it before its task.
+    """
     try:
         epoch = current_epoch()
-        if batch_ids is None:
-            batch_ids = list(_sendable().order_by().values_list("batch_id", flat=True).distinct())
-        chosen = _choose(batch_ids, _app_room())
+        enabled = ClamsApp.objects.filter(enabled=True)
+        if app_ids is not None:
+            enabled = enabled.filter(pk__in=app_ids)
+        limits = dict(enabled.values_list("pk", "max_concurrency"))
+        sent = 0
+        for app_id, free in slots.free_room(limits).items():
+            if free > 0:
+                sent += _fill(app_id, limits[app_id], free, epoch)
+        if app_ids is None:
+            sent += _send_unlimited(epoch)
     except RedisError as exc:
         raise QueueUnavailable(f"The queue (Redis) cannot be reached: {exc}") from None
-    return sum(_send(batch_id, run_ids, epoch) for batch_id, run_ids in chosen.items())
+    return sent
+
+
+def send_app_pending(app_id: int, limit: int) -> int:
+    """``send_pending`` for one app whose limit is known: what a step calls when it leaves the app, so the next
+    run waiting for it starts at once. Raises QueueUnavailable."""
+    try:
+        free = slots.free_room({app_id: limit})[app_id]
+        return _fill(app_id, limit, free, current_epoch()) if free > 0 else 0
+    except RedisError as exc:
+        raise QueueUnavailable(f"The queue (Redis) cannot be reached: {exc}") from None
 
 
 def _sendable():
@@ -109,70 +129,66 @@ def _sendable():
     return Run.objects.filter(status=Status.PENDING).filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
 
 
-def _next_app():
-    """The app of a run's first step still to run."""
-    return Subquery(
-        StepRun.objects.filter(run=OuterRef("pk"), status=Status.QUEUED).order_by("position").values("app_id")[:1]
+def _batches_waiting_for(app_id: int) -> list[int]:
+    """The batches with runs waiting for this app, found with one index seek per batch (a loose index scan
+    on runs_waiting_for_app), however many runs wait: a 100,000-file batch costs what a 10-file one does."""
+    table = connection.ops.quote_name(Run._meta.db_table)
+    sql = (
+        f"WITH RECURSIVE b(id) AS ("
+        f"SELECT MIN(batch_id) FROM {table} WHERE status = %s AND next_app_id = %s "
+        f"UNION ALL SELECT (SELECT MIN(batch_id) FROM {table} WHERE status = %s AND next_app_id = %s "
+        f"AND batch_id > b.id) FROM b WHERE b.id IS NOT NULL"
+        f") SELECT id FROM b WHERE id IS NOT NULL"
     )
+    pending = str(Status.PENDING)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pending, app_id, pending, app_id])
+        return [batch_id for (batch_id,) in cursor.fetchall()]
 
 
-def _app_room() -> dict[int, int]:
-    """How many more runs each enabled app can take now: its limit, less the calls in flight (their slots)
-    and the runs already sent to it and not yet begun. Apps not listed are not limited here."""
-    limits = dict(ClamsApp.objects.filter(enabled=True).values_list("pk", "max_concurrency"))
-    busy = dict.fromkeys(limits, 0)
-    client = redis_client()
-    seconds, micros = client.time()
-    pipe = client.pipeline(transaction=False)
-    for app_id in limits:
-        pipe.zcount(key("app-slots", app_id), seconds + micros / 1e6, "+inf")
-    for app_id, held in zip(limits, pipe.execute(), strict=True):
-        busy[app_id] += held
-    running_step = StepRun.objects.filter(run=OuterRef("pk"), status=Status.RUNNING)
-    waiting = (
-        Run.objects.filter(status__in=IN_FLIGHT_STATUSES)
-        .filter(~Exists(running_step))
-        .annotate(next_app=_next_app())
+def _fill(app_id: int, limit: int, free: int, epoch: str) -> int:
+    """Send up to ``free`` runs waiting for the app, each to the batch with the fewest runs in flight."""
+    batches = _batches_waiting_for(app_id)
+    if not batches:
+        return 0
+    in_flight = dict.fromkeys(batches, 0)
+    in_flight.update(
+        Run.objects.filter(batch_id__in=batches, status__in=IN_FLIGHT_STATUSES)
         .order_by()
-        .values_list("next_app")
+        .values_list("batch_id")
         .annotate(n=Count("*"))
     )
-    for app_id, n in waiting:
-        if app_id in busy:
-            busy[app_id] += n
-    return {app_id: limit - busy[app_id] for app_id, limit in limits.items()}
+    waiting = {
+        batch_id: list(
+            _sendable()
+            .filter(next_app_id=app_id, batch_id=batch_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: min(free, settings.DISPATCH_WINDOW)]
+        )
+        for batch_id in batches
+        if in_flight[batch_id] < settings.DISPATCH_WINDOW
+    }
+    chosen = []
+    while len(chosen) < free:
+        open_batches = [b for b, runs in waiting.items() if runs and in_flight[b] < settings.DISPATCH_WINDOW]
+        if not open_batches:
+            break
+        batch_id = min(open_batches, key=lambda b: (in_flight[b], waiting[b][0]))
+        chosen.append(waiting[batch_id].pop(0))
+        in_flight[batch_id] += 1
+    granted = slots.reserve(app_id, chosen, limit=limit)
+    launches = _take(granted)
+    slots.unreserve(app_id, list(set(granted) - {launch.run_id for launch in launches}))
+    return _send(launches, epoch)
 
 
-def _choose(batch_ids: list[int], app_room: dict[int, int]) -> dict[int, list[int]]:
-    """Which pending runs to send: round-robin over the batches, one run each in turn, while each batch's
-    window and the app its next step calls have room."""
-    rooms: dict[int, int] = {}
-    waiting: dict[int, list[tuple[int, int | None]]] = {}
-    for batch_id in batch_ids:
-        room = settings.DISPATCH_WINDOW - Run.objects.filter(batch_id=batch_id, status__in=IN_FLIGHT_STATUSES).count()
-        if room > 0:
-            pending = _sendable().filter(batch_id=batch_id).annotate(next_app=_next_app()).order_by("-pk")
-            rooms[batch_id] = room
-            waiting[batch_id] = list(pending.values_list("pk", "next_app")[: room + CANDIDATES_PAST_ROOM])
-    chosen: dict[int, list[int]] = {batch_id: [] for batch_id in waiting}
-    progress = True
-    while progress:
-        progress = False
-        for batch_id, runs in waiting.items():
-            while runs and len(chosen[batch_id]) < rooms[batch_id]:
-                run_id, app_id = runs.pop()  # the oldest first
-                if app_id in app_room:
-                    if app_room[app_id] <= 0:
-                        continue  # its app is full: the next pending run may call another
-                    app_room[app_id] -= 1
-                chosen[batch_id].append(run_id)
-                progress = True
-                break
-    return {batch_id: run_ids for batch_id, run_ids in chosen.items() if run_ids}
+def _send_unlimited(epoch: str) -> int:
+    """Send the runs waiting for an app that is disabled or gone: their task says so, and what to do."""
+    unlimited = _sendable().filter(Q(next_app__isnull=True) | Q(next_app__enabled=False))
+    return _send(_take(list(unlimited.order_by("pk").values_list("pk", flat=True)[:100])), epoch)
 
 
-def _send(batch_id: int, run_ids: list[int], epoch: str) -> int:
-    launches = _take(batch_id, run_ids)
+def _send(launches: list[Launch], epoch: str) -> int:
     if not launches:
         return 0
     sent: list[Launch] = []
@@ -182,9 +198,7 @@ def _send(batch_id: int, run_ids: list[int], epoch: str) -> int:
                 _chain(launch).apply_async(producer=producer, retry=False)
                 sent.append(launch)
     except Exception as exc:  # kombu and redis-py raise their own kinds of connection errors
-        logger.warning(
-            "Could not send %s run(s) of batch %s to the queue: %s", len(launches) - len(sent), batch_id, exc
-        )
+        logger.warning("Could not send %s run(s) to the queue: %s", len(launches) - len(sent), exc)
         for launch in launches[len(sent) :]:
             Run.objects.filter(pk=launch.run_id, dispatches=launch.token, status=Status.QUEUED).update(
                 status=Status.PENDING
@@ -195,18 +209,13 @@ def _send(batch_id: int, run_ids: list[int], epoch: str) -> int:
     return len(sent)
 
 
-def _take(batch_id: int, run_ids: list[int]) -> list[Launch]:
-    """Mark these pending runs queued (as many as the batch's window still has room for), and say where each
-    starts."""
+def _take(run_ids: list[int]) -> list[Launch]:
+    """Mark these pending runs queued, and say where each starts; runs that are no longer pending are left out."""
+    if not run_ids:
+        return []
     with transaction.atomic():
-        # One sender at a time per batch, so that two workers never overfill its window.
-        Batch.objects.select_for_update().filter(pk=batch_id).first()
-        room = settings.DISPATCH_WINDOW - Run.objects.filter(batch_id=batch_id, status__in=IN_FLIGHT_STATUSES).count()
-        ids = run_ids[: max(room, 0)]
-        if not ids:
-            return []
         now = timezone.now()
-        Run.objects.filter(pk__in=ids, status=Status.PENDING).update(
+        Run.objects.filter(pk__in=run_ids, status=Status.PENDING).update(
             status=Status.QUEUED,
             dispatches=F("dispatches") + 1,
             dispatched_at=now,
@@ -214,10 +223,9 @@ def _take(batch_id: int, run_ids: list[int]) -> list[Launch]:
             worker="",
             not_before=None,
         )
-        # Only the runs this call took (its ``dispatched_at``): a sender that waited for the batch's lock
-        # chose its runs before, and must not send again those another sender has just sent (two tasks
-        # of one step would then share, and free, one app slot).
-        taken = Run.objects.filter(pk__in=ids, status=Status.QUEUED, dispatched_at=now).values_list(
+        # Only the runs this call took (its ``dispatched_at``): another sender that chose the same runs must not
+        # send them again (two tasks of one step would then share, and free, one app slot).
+        taken = Run.objects.filter(pk__in=run_ids, status=Status.QUEUED, dispatched_at=now).values_list(
             "pk", "dispatches", "source_mmif"
         )
         runs, source = {}, {}

@@ -5,14 +5,16 @@ run was sent again. Chowda's own outages never fail a run: when Redis cannot be 
 app's slot, the task gives the run back to the dispatcher, which sends it again once Redis is back.
 """
 
+import contextlib
 import json
 import logging
 import random
+import time
 import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from redis import RedisError
 
 from batches.mmif import source_mmif
@@ -22,6 +24,7 @@ from clams_apps.models import ClamsApp
 from clams_apps.parameters import query_params
 from runs import slots, staging, storage, transitions
 from runs.app_call import Answer, post_mmif
+from runs.dispatcher import QueueUnavailable, send_app_pending
 from runs.models import IN_FLIGHT_STATUSES, Run, Status, StepRun
 from runs.workers import current_name
 
@@ -32,7 +35,7 @@ logger = logging.getLogger(__name__)
 class Outcome:
     """``output_name``: the chain goes on with this MMIF; else it stops here.
 
-    ``freed``: the run ended, or left an app's slot, so the dispatcher may send another now.
+    ``freed``: the run ended or went back to pending, so the dispatcher may send others of its batch now.
     """
 
     output_name: str | None = None
@@ -52,8 +55,10 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
         return STOP  # its batch was deleted while the message waited
     run = step.run
     if run.dispatches != token or run.status not in IN_FLIGHT_STATUSES:
-        if run.status not in IN_FLIGHT_STATUSES and run.status != Status.PENDING:
-            StepRun.objects.filter(pk=step.pk, status=Status.QUEUED).update(status=Status.SKIPPED)
+        if run.status not in IN_FLIGHT_STATUSES:
+            if run.status != Status.PENDING:
+                StepRun.objects.filter(pk=step.pk, status=Status.QUEUED).update(status=Status.SKIPPED)
+            _drop_claim(step)
         return STOP  # cancelled, finished, or sent again: this message is not the run's to carry any more
     if step.status != Status.QUEUED:
         return STOP  # delivered again: running in another task, or done (its next step was sent then)
@@ -74,7 +79,8 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
     if input_name is None or run.retry_of_id or input_name == run.source_mmif.name:
         staged = staging.prepare(step, token)
         if not staged.ready:
-            return FREED if staged.failed else STOP
+            _drop_claim(step)
+            return FREED
         input_name = input_name or _source(run)
     swap = staging.StagedLocation(run.media_file.location, run.staged_as) if run.staged_as else None
     known_view_ids = _view_ids(step, input_name)
@@ -82,13 +88,14 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
     # one that loses step_begin must free only its own slot, never the one of the call in flight.
     holder = f"step-{step.pk}-{uuid.uuid4().hex[:12]}"
     try:
-        taken = slots.acquire(app.pk, holder, limit=app.max_concurrency)
+        taken = slots.take(app.pk, holder, run_id=run.pk, limit=app.max_concurrency)
     except RedisError as exc:
         logger.warning("Redis cannot be reached for app %s's slot (%s): run %s waits for it.", app.pk, exc, run.pk)
         transitions.run_give_back(run.pk, token)
         return STOP
-    if not taken:  # another worker took the app's last slot first
-        transitions.run_wait(run.pk, token, retry_in=0)  # the dispatcher sends it again once the app has room
+    if not taken:  # its claim ran out and another run took the app's last slot: wait for the app's next one
+        transitions.run_wait(run.pk, token, retry_in=0, next_app_id=app.pk)
+        _hand_on(app.pk, app.max_concurrency)  # in case the app freed a slot meanwhile
         return STOP
     answer = None
     try:
@@ -106,7 +113,46 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
             )
     finally:
         _release(app, holder, answer)
+    if answer is not None and not answer.abandoned:
+        _hand_on(app.pk, app.max_concurrency)  # the next run waiting for the app starts while this one is recorded
     return _record(step, token, answer, input_name)
+
+
+def _hand_on(app_id: int, limit: int) -> None:
+    """Send the runs waiting for the app while it has room. Never raises: the dispatcher's round does it anyway."""
+    try:
+        send_app_pending(app_id, limit)
+    except (QueueUnavailable, DatabaseError) as exc:
+        logger.warning(
+            "Could not send the runs waiting for app %s (%s); the dispatcher's next round does.", app_id, exc
+        )
+
+
+def _drop_claim(step: StepRun) -> None:
+    """A run that is no longer to run (cancelled, finished) frees the claim the dispatcher made for it."""
+    if step.app_id is None:
+        return
+    with contextlib.suppress(RedisError):  # else the claim runs out by itself within SLOT_LEASE seconds
+        slots.unreserve(step.app_id, [step.run_id])
+
+
+def _next_step_app(step: StepRun) -> int | None:
+    """The app of the run's step after this one (from the run's snapshot), if it has one."""
+    later = [s for s in step.run.pipeline_snapshot if s.get("position", 0) > step.position]
+    return min(later, key=lambda s: s["position"]).get("app_id") if later else None
+
+
+_limits: dict[int, tuple[float, int | None]] = {}
+LIMITS_FOR = 5.0  # seconds a process trusts what it read of an app's max_concurrency
+
+
+def _limit_of(app_id: int) -> int | None:
+    """The app's max_concurrency, read at most every LIMITS_FOR seconds; None if it is gone or disabled."""
+    seen = _limits.get(app_id)
+    if seen is None or time.monotonic() - seen[0] > LIMITS_FOR:
+        limit = ClamsApp.objects.filter(pk=app_id, enabled=True).values_list("max_concurrency", flat=True).first()
+        seen = _limits[app_id] = (time.monotonic(), limit)
+    return seen[1]
 
 
 def _step_sql() -> str:
@@ -194,7 +240,9 @@ def _record(step: StepRun, token: int, answer: Answer, input_name: str) -> Outco
             summary=answer.summary,
             is_last=is_last,
         )
-        return Outcome(output_name if goes_on and not is_last else None, freed=True, run_id=step.run_id)
+        if not goes_on or is_last:
+            return Outcome(freed=True, run_id=step.run_id)
+        return _go_on(step, token, output_name)
     if answer.kind == "transient" and step.attempts < settings.STEP_MAX_ATTEMPTS:
         backoff = settings.STEP_RETRY_BACKOFF * 2 ** (step.attempts - 1) * random.uniform(0.5, 1.5)
         transitions.step_wait(
@@ -222,6 +270,23 @@ def _record(step: StepRun, token: int, answer: Answer, input_name: str) -> Outco
         error_name=error_name,
     )
     return FREED
+
+
+def _go_on(step: StepRun, token: int, output_name: str) -> Outcome:
+    """The run's next step is sent now if its app has room (claimed for it), else the run waits for that app."""
+    app_id = _next_step_app(step)
+    limit = _limit_of(app_id) if app_id is not None else None
+    if limit is None:
+        return Outcome(output_name, run_id=step.run_id)  # its task finds the app gone or disabled, and says so
+    try:
+        claimed = slots.reserve(app_id, [step.run_id], limit=limit)
+    except RedisError:
+        claimed = []  # the run waits in the database until Redis is back
+    if claimed:
+        return Outcome(output_name, run_id=step.run_id)
+    transitions.run_wait(step.run_id, token, retry_in=0, next_app_id=app_id)
+    _hand_on(app_id, limit)  # in case the app freed a slot meanwhile
+    return Outcome(freed=True, run_id=step.run_id)
 
 
 def record_crash(step_run_id: int, token: int, exc: BaseException) -> None:

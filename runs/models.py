@@ -59,6 +59,9 @@ class Run(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     # A pending run waiting to try its app again (it was busy or answered 503) is not sent before this.
     not_before = models.DateTimeField(null=True, blank=True)
+    # The app of the first step it has still to run, while it is pending: the dispatcher sends it when that app
+    # has room (runs/dispatcher.py).
+    next_app = models.ForeignKey(ClamsApp, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     # The staged copy of its media file as the apps see it (runs/staging.py), when it has one: its MMIF always
     # names the media file's own location, and each step swaps this in on the way to the app and back.
     staged_as = models.CharField(max_length=1000, blank=True)
@@ -73,6 +76,8 @@ class Run(models.Model):
         indexes = [
             models.Index(fields=["batch", "superseded", "status"]),
             models.Index(fields=["status", "batch"]),
+            # The dispatcher's question: which batches have runs waiting for this app, and the oldest of each.
+            models.Index(fields=["status", "next_app", "batch", "id"], name="runs_waiting_for_app"),
         ]
 
     def __str__(self) -> str:

@@ -276,7 +276,7 @@ def batch_start(
                 "source_mmif": "source",
                 "input_origin": "origin",
             },
-            constants={"batch": batch.pk, "pipeline_snapshot": snapshot},
+            constants={"batch": batch.pk, "pipeline_snapshot": snapshot, "next_app": snapshot[0]["app_id"]},
             order_by="sort_key",
             returning=True,
         )
@@ -385,7 +385,7 @@ def _send_first(batch: Batch) -> bool:
     Called after commit, so that no worker is sent a run it cannot read yet.
     """
     try:
-        send_pending([batch.pk])
+        send_pending()
     except QueueUnavailable:
         return False
     return True
@@ -599,6 +599,7 @@ def _retry(old: Run, plan: RetryPlan) -> Run:
         pipeline_snapshot=[snapshot[position] for position in sorted(snapshot)],
         source_mmif="" if fresh else old.source_mmif,
         input_origin=old.input_origin,
+        next_app_id=todo[0].app_id if todo else None,
     )
     kept, input_name = [], None
     for step in old_steps[: len(old_steps) - len(again)]:

@@ -36,8 +36,96 @@ redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[#ARGV])) + 60)
 return 1
 """
 
+# The dispatcher claims a slot for each run it sends (``reserve``: holder ``reserved-<run id>``), so that no
+# other run takes the room meanwhile; the run's task turns the claim into its own (``take``). A claim whose
+# task never comes runs out after SLOT_LEASE seconds, like any lease.
+RESERVE = """
+local now = redis.call('TIME')
+local seconds = tonumber(now[1]) + tonumber(now[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', seconds)
+local granted = {}
+for i = 3, #ARGV do
+    if redis.call('ZSCORE', KEYS[1], ARGV[i]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+        redis.call('ZADD', KEYS[1], seconds + tonumber(ARGV[2]), ARGV[i])
+        granted[#granted + 1] = ARGV[i]
+    end
+end
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 60)
+return granted
+"""
+
+TAKE = """
+local now = redis.call('TIME')
+local seconds = tonumber(now[1]) + tonumber(now[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', seconds)
+if redis.call('ZREM', KEYS[1], ARGV[2]) == 1 or redis.call('ZSCORE', KEYS[1], ARGV[1])
+        or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+    redis.call('ZADD', KEYS[1], seconds + tonumber(ARGV[4]), ARGV[1])
+    redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[4])) + 60)
+    return 1
+end
+return 0
+"""
+
 _held: dict[str, int] = {}  # holder -> app id, for the calls this process has in flight
 _held_lock = threading.Lock()
+
+
+def reservation(run_id: int) -> str:
+    return f"reserved-{run_id}"
+
+
+def reserve(app_id: int, run_ids: list[int], *, limit: int) -> list[int]:
+    """Claim one of the app's ``limit`` slots for each of these runs while there is room; returns the runs
+    that got one (a run that has a claim already keeps it). Raises redis.RedisError."""
+    if not run_ids:
+        return []
+    granted = _script(RESERVE)(
+        keys=[key("app-slots", app_id)], args=[limit, settings.SLOT_LEASE, *map(reservation, run_ids)]
+    )
+    return [int(holder.decode().rsplit("-", 1)[1]) for holder in granted]
+
+
+def unreserve(app_id: int, run_ids: list[int]) -> None:
+    """Give back the claims of runs that will not be sent after all. Raises redis.RedisError."""
+    if run_ids:
+        redis_client().zrem(key("app-slots", app_id), *map(reservation, run_ids))
+
+
+def take(app_id: int, holder: str, *, run_id: int, limit: int) -> bool:
+    """Take a slot of the app for ``holder`` (a task): the run's claim if the dispatcher made one, else one of the
+    ``limit`` if there is room; False if there is none. Raises redis.RedisError."""
+    taken = bool(
+        _script(TAKE)(keys=[key("app-slots", app_id)], args=[holder, reservation(run_id), limit, settings.SLOT_LEASE])
+    )
+    if taken:
+        with _held_lock:
+            _held[holder] = app_id
+    return taken
+
+
+def free_room(limits: dict[int, int]) -> dict[int, int]:
+    """How many more calls each app can take now: its limit less its live slots and claims. Raises RedisError."""
+    if not limits:
+        return {}
+    client = redis_client()
+    seconds, micros = client.time()
+    pipe = client.pipeline(transaction=False)
+    for app_id in limits:
+        pipe.zcount(key("app-slots", app_id), seconds + micros / 1e6, "+inf")
+    return {app_id: limit - held for (app_id, limit), held in zip(limits.items(), pipe.execute(), strict=True)}
+
+
+_scripts: dict[tuple[str, str], object] = {}
+
+
+def _script(text: str):
+    """The registered script for the current Redis (EVALSHA, loading it once per server)."""
+    client = redis_client()
+    cached = _scripts.get((settings.REDIS_URL, text))
+    if cached is None:
+        cached = _scripts[(settings.REDIS_URL, text)] = client.register_script(text)
+    return cached
 
 
 def acquire(app_id: int, holder: str, *, limit: int) -> bool:

@@ -78,7 +78,7 @@ def prepare(step: StepRun, token: int) -> Staged:
         return Staged(ready=False, failed=True)
     except NoRoom as exc:
         logger.info("Run %s waits to stage its media file: %s", run.pk, exc)
-        transitions.run_wait(run.pk, token, retry_in=settings.SCRATCH_WAIT)
+        transitions.run_wait(run.pk, token, retry_in=settings.SCRATCH_WAIT, next_app_id=step.app_id)
         return Staged(ready=False)
     location = f"file://{seen_under.rstrip('/')}/{relative}"
     if run.staged_as != location:

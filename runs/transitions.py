@@ -10,7 +10,7 @@ Each change publishes its event after commit.
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from chowda_site.plain_sql import Sql, placeholders, update_where
@@ -96,13 +96,14 @@ def step_wait(step: StepRun, token: int, message: str, *, retry_in: float) -> bo
     with transaction.atomic():
         waiting = _step_update(step, token, [Status.RUNNING], status=Status.QUEUED, error_message=message)
         if waiting:
-            run_wait(step.run_id, token, retry_in=retry_in)
+            run_wait(step.run_id, token, retry_in=retry_in, next_app_id=step.app_id)
             events.step_changed(step, run_changed=True)
     return waiting
 
 
-def run_wait(run_id: int, token: int, *, retry_in: float) -> bool:
-    """The run's next step cannot run now (its app is busy): back to the dispatcher for ``retry_in`` seconds."""
+def run_wait(run_id: int, token: int, *, retry_in: float, next_app_id: int | None) -> bool:
+    """The run's next step cannot run now (its app, ``next_app_id``, is busy): back to the dispatcher, which sends
+    it when that app has room, not before ``retry_in`` seconds."""
     return bool(
         Run.objects.filter(pk=run_id, dispatches=token, status__in=IN_FLIGHT_STATUSES).update(
             status=Status.PENDING,
@@ -110,6 +111,7 @@ def run_wait(run_id: int, token: int, *, retry_in: float) -> bool:
             sent_at=None,
             dispatches=F("dispatches") + 1,
             not_before=timezone.now() + timedelta(seconds=retry_in),
+            next_app_id=next_app_id,
         )
     )
 
@@ -221,7 +223,15 @@ def runs_give_back(runs: QuerySet[Run], *, step_message: str = INTERRUPTED) -> i
             )
             # The dispatch number moves on at once, so a task of the old sending changes nothing from now on.
             given_back += Run.objects.filter(pk__in=chunk, status__in=IN_FLIGHT_STATUSES).update(
-                status=Status.PENDING, worker="", sent_at=None, dispatches=F("dispatches") + 1
+                status=Status.PENDING,
+                worker="",
+                sent_at=None,
+                dispatches=F("dispatches") + 1,
+                next_app_id=Subquery(
+                    StepRun.objects.filter(run=OuterRef("pk"), status=Status.QUEUED)
+                    .order_by("position")
+                    .values("app_id")[:1]
+                ),
             )
         events.runs_changed(ids)
     return given_back

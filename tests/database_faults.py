@@ -106,8 +106,9 @@ class DatabaseFaults:
     def blip(self) -> None:
         """The workers' connections fail once; the database itself stays up."""
         if self.sqlite:
+            # Long enough that a step at its app now (the tests' app takes 1.5 s) fails every write after its call.
             with self._write_locked():
-                time.sleep(3 * SQLITE_BUSY_TIMEOUT)  # the fault lasts this long: the workers' writes time out meanwhile
+                time.sleep(5 * SQLITE_BUSY_TIMEOUT)
             return
         with connection.cursor() as cursor:
             cursor.execute(
