@@ -1,11 +1,13 @@
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from batches.importer import parse_rows
 from batches.models import Batch, Collection
 from batches.services import media_import
+from chowda_site.startup import refuse_unknown_redis
 
 
 class Command(BaseCommand):
@@ -44,6 +46,8 @@ class Command(BaseCommand):
                 raise CommandError(f"Several batches are named {batch!r}: rename one of them, or choose another name.")
             existing_batch = named[0] if named else None
         existing_collection = Collection.objects.filter(name=collection).first() if collection else None
+        if settings.THUMBNAILS_ON_IMPORT:  # each new file's thumbnail is queued
+            refuse_unknown_redis("manage.py import_media", CommandError)
 
         result = media_import(
             rows,

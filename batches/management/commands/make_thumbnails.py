@@ -1,7 +1,8 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from batches.management.commands._media_files import add_batch_argument, media_files
 from batches.services import media_make_thumbnails
+from chowda_site.startup import refuse_unknown_redis
 
 
 class Command(BaseCommand):
@@ -18,4 +19,5 @@ class Command(BaseCommand):
         files = media_files(batch)
         if missing:
             files = files.filter(thumbnail="")
+        refuse_unknown_redis("manage.py make_thumbnails", CommandError)
         self.stdout.write(media_make_thumbnails(files).sentence)
