@@ -69,7 +69,11 @@ def background_round() -> None:
 
 
 def send_jobs_quietly() -> None:
-    """``send_jobs`` for callers that must not fail for it (after an import): the next round sends what waits."""
+    """``send_jobs`` for callers that must not fail for it (after an import): the next round sends what waits.
+
+    A command run where no Chowda is known (CHOWDA_REDIS_URL unset, no `make run`) only records the jobs."""
+    if not settings.REDIS_URL:
+        return
     try:
         send_jobs()
     except Exception as exc:  # kombu, redis-py and the database raise their own kinds of errors

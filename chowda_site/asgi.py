@@ -10,11 +10,12 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from chowda_site.startup import refuse_development_key  # noqa: E402
+from chowda_site.startup import refuse_development_key, refuse_unknown_redis  # noqa: E402
 from chowda_site.websocket_origin import OriginValidator  # noqa: E402
 from runs.routing import websocket_urlpatterns  # noqa: E402
 
 refuse_development_key()
+refuse_unknown_redis("The web server")
 
 application = ProtocolTypeRouter(
     {

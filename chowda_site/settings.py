@@ -5,14 +5,17 @@ from pathlib import Path
 import environ
 from kombu import Queue
 
+from chowda_site.running import launched_redis_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+env = environ.Env()
+# Local state: the SQLite database, MMIF, static files, the embedded Redis's data, logs, and while `make run`
+# runs, the record of its Redis (chowda_site/running.py).
+VAR_DIR = Path(env.str("CHOWDA_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # Fine for development and for tooling (migrate, makemigrations, check); the web server and
 # the workers refuse to start with it while CHOWDA_DEBUG is off (chowda_site/startup.py).
 DEVELOPMENT_SECRET_KEY = "chowda-development-only-do-not-use-in-production"  # pragma: allowlist secret
-
-env = environ.Env()
 
 DEBUG = env.bool("CHOWDA_DEBUG", default=False)
 SECRET_KEY = env.str("CHOWDA_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
@@ -151,9 +154,11 @@ MEDIA_LOCATION_TEMPLATE = env.str("CHOWDA_MEDIA_LOCATION_TEMPLATE", default="")
 # Seconds to wait for a CLAMS app's metadata (GET /); app calls use the app's own timeout.
 CLAMS_METADATA_TIMEOUT = env.float("CHOWDA_CLAMS_METADATA_TIMEOUT", default=10.0)
 
-# Redis carries the Celery queue (and, later, the Channels layer). Unset, the launcher
-# and the tests start an embedded Redis and set it for their children.
-REDIS_URL = env.str("CHOWDA_REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Redis carries the Celery queue, the live pages' events and the apps' slots. Unset, it is the Redis of the
+# Chowda that `make run` (manage.py launch) is running from VAR_DIR, which records it there; with neither it is
+# "", and servers, workers and the commands that send work refuse, saying so (chowda_site/startup.py), rather
+# than send to whatever Redis answers on the default port. The launcher and the tests set it for their children.
+REDIS_URL = env.str("CHOWDA_REDIS_URL", default="") or launched_redis_url(VAR_DIR)
 # Prefix of Chowda's Redis keys, channel-layer groups and Celery queue, so several Chowdas can share one Redis.
 REDIS_KEY_PREFIX = env.str("CHOWDA_REDIS_KEY_PREFIX", default="chowda")
 

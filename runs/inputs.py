@@ -8,6 +8,9 @@ Everything here is all or nothing: a refusal says which file is wrong and why, a
 import io
 import json
 import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -87,8 +90,7 @@ def batch_from_runs(runs: QuerySet[Run], *, name: str, pipeline: Pipeline, creat
             f"Nothing was created: only a succeeded run has a final MMIF to start from, and {few(unfinished)} "
             "did not succeed. Leave those out of the selection."
         )
-    guids = [run.media_file.guid for run in chosen]
-    twice = sorted({guid for guid in guids if guids.count(guid) > 1})
+    twice = repeated(run.media_file.guid for run in chosen)
     if twice:
         raise InputsError(
             f"Nothing was created: {few(twice)} has more than one selected run, and a file starts from one MMIF. "
@@ -96,6 +98,11 @@ def batch_from_runs(runs: QuerySet[Run], *, name: str, pipeline: Pipeline, creat
         )
     batch = _batch_of(chosen, name=name, pipeline=pipeline, created_by=created_by)
     return InputsChosen(batch, len(chosen), "the final MMIF of its selected run")
+
+
+def repeated(names: Iterable[str]) -> list[str]:
+    """The names that occur more than once, sorted; one pass, so a zip of 40,000 members is checked at once."""
+    return sorted(name for name, count in Counter(names).items() if count > 1)
 
 
 def _has_output(run: Run) -> bool:
@@ -211,7 +218,7 @@ def _entries(upload) -> list[tuple[str, str, bytes]]:
 def _zip_entries(name: str, content: bytes, limit: int) -> list[tuple[str, str, bytes]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
-    except zipfile.BadZipFile:
+    except UNREADABLE:
         raise InputsError(f"Nothing was stored: {name} is not a zip file that can be read.") from None
     members = [m for m in archive.infolist() if not m.is_dir()]
     # The sizes the zip declares are checked before anything is unpacked, so a zip bomb is refused unread.
@@ -226,14 +233,45 @@ def _zip_entries(name: str, content: bytes, limit: int) -> list[tuple[str, str, 
             f"Nothing was stored: {name} holds {few(others)}, which is not a .mmif or .json file; "
             "a zip of inputs holds only <GUID>.mmif files."
         )
-    entries = [(PurePosixPath(m.filename).stem, m.filename, archive.read(m)) for m in members]
-    guids = [guid for guid, _, _ in entries]
-    twice = sorted({guid for guid in guids if guids.count(guid) > 1})
+    if not members:
+        raise InputsError(f"Nothing was stored: {name} holds no MMIF file.")
+    twice = repeated(PurePosixPath(m.filename).stem for m in members)
     if twice:
         raise InputsError(f"Nothing was stored: {name} holds more than one MMIF for {few(twice)}.")
-    if not entries:
-        raise InputsError(f"Nothing was stored: {name} holds no MMIF file.")
-    return entries
+    return [(PurePosixPath(m.filename).stem, m.filename, _unpacked(archive, m, name)) for m in members]
+
+
+# What zipfile raises for a member it cannot unpack: damaged, cut short, or using a feature it lacks.
+UNREADABLE = (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, zlib.error)
+# Only these: zipfile inflates a bzip2 or lzma member whole, past the size the zip declares (a 467-byte bzip2 zip
+# that declares 10 bytes took 800 MB), where a deflated one is inflated no further than the size asked for.
+READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
+
+
+def _unpacked(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -> bytes:
+    """The member's content, never longer than the size the zip declares for it (which the limit counted)."""
+    where = f"{member.filename} in {name}"
+    if member.flag_bits & 0x1:
+        raise InputsError(
+            f"Nothing was stored: {where} is encrypted, and Chowda has no password to read it. "
+            "Zip the MMIF again without a password."
+        )
+    if member.compress_type not in READABLE_METHODS:
+        method = zipfile.compressor_names.get(member.compress_type)
+        raise InputsError(
+            f"Nothing was stored: {where} is compressed with method {member.compress_type}"
+            f"{f' ({method})' if method else ''}, which Chowda does not unpack: it reads members stored or "
+            "deflated, as zip tools write them by default. Zip the MMIF again that way, without a password."
+        )
+    try:
+        with archive.open(member) as stream:
+            # With a size, never read() to the end: that inflates up to 2 GB before zipfile cuts it to the size.
+            return stream.read(member.file_size)
+    except UNREADABLE as exc:
+        raise InputsError(
+            f"Nothing was stored: {where} cannot be unpacked ({str(exc) or exc.__class__.__name__}): the zip is "
+            "damaged or was cut short. Make the zip again and upload that."
+        ) from None
 
 
 def _path(location: str) -> str:
@@ -241,15 +279,25 @@ def _path(location: str) -> str:
     return unquote(parts.path) if parts.scheme in ("", "file") else location
 
 
+NESTED_TOO_DEEP = (
+    "it nests deeper than Chowda can read (a MMIF's JSON nests a few levels, this one hundreds or more); "
+    "upload the MMIF file itself."
+)
+
+
 def _mmif_problem(content: bytes, media_file: MediaFile) -> str | None:
     """Why this MMIF cannot start ``media_file``'s run, or None."""
     try:
         text = content.decode("utf-8")
         json.loads(text)
+    except RecursionError:
+        return NESTED_TOO_DEEP
     except (UnicodeDecodeError, ValueError) as exc:
         return f"it is not JSON ({exc}); upload the MMIF file itself."
     try:
         mmif = Mmif(text)
+    except RecursionError:
+        return NESTED_TOO_DEEP
     except Exception as exc:  # mmif-python raises jsonschema's and its own errors
         first_line = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         return f"it is not valid MMIF ({first_line}); upload a MMIF that mmif-python reads."

@@ -117,9 +117,13 @@ def superuser_client(client, superuser):
 # The runner's world: one Redis, one Celery worker and one set of CLAMS apps per session.
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def redis_url(tmp_path_factory):
-    """CHOWDA_REDIS_URL if set, else an embedded Redis on a free loopback port, stopped at the end."""
+    """CHOWDA_REDIS_URL if set, else an embedded Redis on a free loopback port, stopped at the end.
+
+    Every test has it: a page or a command that reaches Redis never reaches one that happens to run on this
+    machine (the tests once leant on one at the default port), nor the one a `make run` here records.
+    """
     from channels.layers import channel_layers
     from django.conf import settings
 

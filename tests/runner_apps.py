@@ -17,6 +17,7 @@ class Behaviour:
 
     def __init__(self):
         self.lock = threading.Lock()
+        self.released = threading.Event()
         self.reset()
 
     def reset(self):
@@ -28,6 +29,14 @@ class Behaviour:
             self.fail_next = 0  # answer 503 to this many requests first
             self.queries = []
             self.locations = Counter()  # requests per media location (one file each)
+        self.released.set()
+
+    def hold(self):
+        """Keep every request waiting, counted as in flight, until ``release()`` (or ``reset()``)."""
+        self.released.clear()
+
+    def release(self):
+        self.released.set()
 
     def enter(self, query: str, location: str = ""):
         with self.lock:
@@ -102,7 +111,7 @@ def read_body(environ) -> bytes:
 
 
 def with_behaviour(wsgi_app, behaviour: Behaviour):
-    """Count requests and concurrency, add a delay, or answer 503, in front of a WSGI app."""
+    """Count requests and concurrency, hold them, add a delay, or answer 503, in front of a WSGI app."""
 
     def app(environ, start_response):
         if environ["REQUEST_METHOD"] != "POST":
@@ -114,6 +123,7 @@ def with_behaviour(wsgi_app, behaviour: Behaviour):
             with behaviour.lock:
                 fail = behaviour.fail_next > 0
                 behaviour.fail_next -= fail
+            behaviour.released.wait()
             if behaviour.delay:
                 time.sleep(behaviour.delay)
             if fail:

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 def test_a_viewer_sees_active_batches_downloads_the_report_and_opens_app_statistics(daphne, runner_apps):
     for _url, behaviour in runner_apps.values():
         behaviour.reset()
-    runner_apps["first"][1].delay = 1.5
+    first = runner_apps["first"][1]
     viewer = UserFactory(username="viewer")
     type(viewer).objects.filter(pk=viewer.pk).update(password=PBKDF2PasswordHasher().encode(PASSWORD, "e2esalt"))
     viewer.groups.add(Group.objects.get(name="Viewers"))
@@ -28,15 +28,21 @@ def test_a_viewer_sees_active_batches_downloads_the_report_and_opens_app_statist
     PipelineStepFactory(pipeline=pipeline, position=1, app=register(runner_apps, "first"), parameters={"label": "x"})
     batch = BatchFactory(name="Evening news", pipeline=pipeline, media_files=MediaFileFactory.create_batch(3))
 
-    batch_start(batch)
-    # Playwright runs an event loop in this thread: the database is touched here only outside its blocks.
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = log_in(browser, daphne.url)
-        active = page.locator(f"#active-batches tr[data-batch='{batch.pk}']")
-        expect(active).to_contain_text("Evening news")
-        expect(active.locator(".progress")).to_be_visible()
-        browser.close()
+    # The app holds the batch's first file until the browser has seen the batch running: on a busy machine,
+    # launching Chromium and checking the password took longer than the three files did.
+    first.hold()
+    try:
+        batch_start(batch)
+        # Playwright runs an event loop in this thread: the database is touched here only outside its blocks.
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            page = log_in(browser, daphne.url)
+            active = page.locator(f"#active-batches tr[data-batch='{batch.pk}']")
+            expect(active).to_contain_text("Evening news", timeout=15000)
+            expect(active.locator(".progress")).to_be_visible()
+            browser.close()
+    finally:
+        first.release()
     wait_until_finished(batch)
 
     with sync_playwright() as playwright:

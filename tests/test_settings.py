@@ -63,4 +63,6 @@ def test_tooling_works_with_the_development_key():
     [{"CHOWDA_SECRET_KEY": "a-real-secret-from-the-environment"}, {"CHOWDA_DEBUG": "true"}],  # pragma: allowlist secret
 )
 def test_the_web_server_starts_with_a_real_key_or_in_debug(env):
-    assert run(sys.executable, "-c", "import chowda_site.asgi", **env).returncode == 0
+    started = run(sys.executable, "-c", "import chowda_site.asgi", CHOWDA_REDIS_URL="redis://127.0.0.1:1/0", **env)
+
+    assert started.returncode == 0, started.stderr

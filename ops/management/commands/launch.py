@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from batches.models import Batch
 from chowda_site.celery import app as celery_app
 from chowda_site.redis_server import RedisNotFound, redis_command
+from chowda_site.running import AlreadyLaunched, LauncherRecord
 from chowda_site.startup import DEVELOPMENT_KEY_REFUSED, using_development_key
 from ops.launcher import Launcher, LaunchError, Service, listening, python_module
 from ops.management.commands.seed_demo import BATCH
@@ -45,13 +46,22 @@ class Command(BaseCommand):
             help="Where the embedded Redis keeps its data and the services their logs.",
         )
 
-    def handle(self, *args, host, port, redis_port, concurrency, demo, demo_port, data_dir, **options):
+    def handle(self, *args, data_dir, **options):
         if using_development_key():  # every child would refuse it: say so once, before starting any
             raise CommandError(DEVELOPMENT_KEY_REFUSED)
+        try:
+            record = LauncherRecord(data_dir)
+        except AlreadyLaunched as exc:
+            raise CommandError(str(exc)) from None
+        with record:  # commands in other terminals find the Redis there while this runs
+            self._launch(record, data_dir=data_dir, **options)
+
+    def _launch(self, record, *, host, port, redis_port, concurrency, demo, demo_port, data_dir, **options):
         launcher = Launcher(self.stdout.write, data_dir / "logs")
         try:
             self.stdout.write("Starting Chowda:")
             self._redis(launcher, redis_port, data_dir)
+            record.write(settings.REDIS_URL)
             call_command("migrate", verbosity=0, interactive=False)
             call_command("collectstatic", verbosity=0, interactive=False)
             app_urls = self._demo_apps(launcher, demo_port) if demo else {}
@@ -111,6 +121,11 @@ class Command(BaseCommand):
         if demo:
             opening = f"http://{host}:{port}/batches/{Batch.objects.get(name=BATCH).pk}/live/ (log in as admin)"
         self.stdout.write(f"\nChowda is running: open {opening} — Ctrl-C stops it.")
+        if data_dir.resolve() == Path(settings.VAR_DIR).resolve():
+            self.stdout.write(
+                "Commands run from this folder (manage.py start_batch, import_media, …) reach it as they are."
+            )
+        self.stdout.write(f"Other tools and folders reach it with: export CHOWDA_REDIS_URL={settings.REDIS_URL}")
         if launcher.watch():
             raise CommandError("Chowda stopped because one of its services did (see above and the logs).")
 

@@ -1,3 +1,6 @@
+from django.core.management.base import CommandError
+
+from chowda_site.startup import refuse_unknown_redis
 from runs.management.commands._batch_command import BatchCommand
 from runs.services import batch_cancel
 
@@ -7,4 +10,5 @@ class Command(BatchCommand):
 
     def handle(self, *args, batch, **options):
         batch = self.get_batch(batch)
+        refuse_unknown_redis("manage.py cancel_batch", CommandError)
         self.stdout.write(f"Batch '{batch.name}': {batch_cancel(batch).sentence}")

@@ -1,5 +1,6 @@
 from django.core.management.base import CommandError
 
+from chowda_site.startup import refuse_unknown_redis
 from runs.management.commands._batch_command import BatchCommand
 from runs.services import RunnerError, batch_retry_failed
 
@@ -12,6 +13,7 @@ class Command(BatchCommand):
 
     def handle(self, *args, batch, **options):
         batch = self.get_batch(batch)
+        refuse_unknown_redis("manage.py retry_batch", CommandError)
         try:
             retried = batch_retry_failed(batch)
         except RunnerError as exc:

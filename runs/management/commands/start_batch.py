@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import CommandError
 
+from chowda_site.startup import refuse_unknown_redis
 from chowda_site.text import listed
 from runs.management.commands._batch_command import BatchCommand, pipeline_named
 from runs.services import DEFAULT_PILOT_SEED, Pilot, RunnerError, StartFrom, batch_start
@@ -70,6 +71,7 @@ class Command(BatchCommand):
         for text in override:
             position, name, value = parse_override(text)
             overrides.setdefault(position, {})[name] = value
+        refuse_unknown_redis("manage.py start_batch", CommandError)
         try:
             result = batch_start(batch, pilot=pilot, overrides=overrides or None, start_from=start_from)
         except RunnerError as exc:
