@@ -28,6 +28,8 @@ See docs/operating.md, "How runs are dispatched".
 import base64
 import json
 import logging
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -96,30 +98,79 @@ def send_pending(app_ids: list[int] | None = None) -> int:
     Each free slot of an app goes to the batch with the fewest runs queued or running among the batches with
     runs waiting for it (the oldest such run), so a small batch started after a big one gets its share at once.
     The slot is claimed for the run as it is sent (runs/slots.py), so no other run takes it before its task.
+    Runs waiting for an app that is disabled or gone are sent too, in a full round (no ``app_ids``): their task
+    fails them saying so.
     """
     try:
-        epoch = current_epoch()
-        enabled = ClamsApp.objects.filter(enabled=True)
-        if app_ids is not None:
-            enabled = enabled.filter(pk__in=app_ids)
-        limits = dict(enabled.values_list("pk", "max_concurrency"))
+        limits = app_limits(app_ids)
+        room = _room(limits)
         sent = 0
-        for app_id, free in slots.free_room(limits).items():
+        for app_id, free in room.free.items():
             if free > 0:
-                sent += _fill(app_id, limits[app_id], free, epoch)
+                sent += _fill(app_id, limits[app_id], free, room.epoch)
         if app_ids is None:
-            sent += _send_unlimited(epoch)
+            sent += _send_unlimited(room.epoch)
     except RedisError as exc:
         raise QueueUnavailable(f"The queue (Redis) cannot be reached: {exc}") from None
     return sent
 
 
-def send_app_pending(app_id: int, limit: int) -> int:
-    """``send_pending`` for one app whose limit is known: what a step calls when it leaves the app, so the next
-    run waiting for it starts at once. Raises QueueUnavailable."""
+# What a process knows of the apps' limits, read at most every LIMITS_FOR seconds: a step that ends asks which
+# runs wait for its app, and must not read the apps table each time.
+LIMITS_FOR = 5.0
+_limits: dict[int, tuple[float, int | None]] = {}
+_limits_lock = threading.Lock()
+
+
+def app_limits(app_ids: list[int] | None = None) -> dict[int, int]:
+    """The max_concurrency of these enabled apps (every enabled app, by default), as read lately."""
+    now = time.monotonic()
+    with _limits_lock:
+        known = {app_id: limit for app_id, (read_at, limit) in _limits.items() if now - read_at < LIMITS_FOR}
+        fresh = app_ids is not None and all(app_id in known for app_id in app_ids)
+    if not fresh:
+        enabled = ClamsApp.objects.filter(enabled=True)
+        if app_ids is not None:
+            enabled = enabled.filter(pk__in=app_ids)
+        read = dict(enabled.values_list("pk", "max_concurrency"))
+        with _limits_lock:
+            for app_id in app_ids if app_ids is not None else read:
+                _limits[app_id] = (now, read.get(app_id))
+            if app_ids is None:
+                for app_id in set(_limits) - set(read):
+                    _limits[app_id] = (now, None)
+        known = read
+    wanted = app_ids if app_ids is not None else list(known)
+    return {app_id: known[app_id] for app_id in wanted if known.get(app_id) is not None}
+
+
+def _room(limits: dict[int, int]) -> slots.Room:
+    return slots.free_room(
+        limits, epoch_key=key("broker-epoch"), new_epoch=uuid.uuid4().hex, pending_key=events.pending_key()
+    )
+
+
+# Per app, the pending runs' version (runs/events.py, ``runs_pending``) at which this process last found none
+# waiting for it: until a run becomes pending again, a step leaving that app need not ask the database.
+_none_waiting: dict[int, int] = {}
+
+
+def send_app_pending(app_id: int) -> int:
+    """``send_pending`` for one app: what a step calls when it leaves the app, so the next run waiting for it
+    starts at once. Costs one Redis round trip when no run has become pending since none waited. Raises
+    QueueUnavailable."""
     try:
-        free = slots.free_room({app_id: limit})[app_id]
-        return _fill(app_id, limit, free, current_epoch()) if free > 0 else 0
+        limits = app_limits([app_id])
+        if app_id not in limits:
+            return 0
+        room = _room(limits)
+        if room.free[app_id] <= 0 or _none_waiting.get(app_id) == room.pending_version:
+            return 0
+        batches = _batches_waiting_for(app_id)
+        if not batches:
+            _none_waiting[app_id] = room.pending_version
+            return 0
+        return _fill(app_id, limits[app_id], room.free[app_id], room.epoch, batches)
     except RedisError as exc:
         raise QueueUnavailable(f"The queue (Redis) cannot be reached: {exc}") from None
 
@@ -146,9 +197,10 @@ def _batches_waiting_for(app_id: int) -> list[int]:
         return [batch_id for (batch_id,) in cursor.fetchall()]
 
 
-def _fill(app_id: int, limit: int, free: int, epoch: str) -> int:
-    """Send up to ``free`` runs waiting for the app, each to the batch with the fewest runs in flight."""
-    batches = _batches_waiting_for(app_id)
+def _fill(app_id: int, limit: int, free: int, epoch: str, batches: list[int] | None = None) -> int:
+    """Send up to ``free`` runs waiting for the app, each to the batch with the fewest runs in flight (of
+    ``batches``, the batches with runs waiting for it, if the caller knows them)."""
+    batches = _batches_waiting_for(app_id) if batches is None else batches
     if not batches:
         return 0
     in_flight = dict.fromkeys(batches, 0)
@@ -244,13 +296,7 @@ def _take(run_ids: list[int]) -> list[Launch]:
 
 def current_epoch() -> str:
     """The name of Redis's current data: made anew when Redis comes back without its data."""
-    client = redis_client()
-    epoch_key = key("broker-epoch")
-    epoch = client.get(epoch_key)
-    if epoch is None:
-        client.set(epoch_key, uuid.uuid4().hex, nx=True)
-        epoch = client.get(epoch_key)
-    return epoch.decode()
+    return _room({}).epoch
 
 
 def recover(epoch: str) -> int:

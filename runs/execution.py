@@ -9,7 +9,6 @@ import contextlib
 import json
 import logging
 import random
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -24,7 +23,7 @@ from clams_apps.models import ClamsApp
 from clams_apps.parameters import query_params
 from runs import slots, staging, storage, transitions
 from runs.app_call import Answer, post_mmif
-from runs.dispatcher import QueueUnavailable, send_app_pending
+from runs.dispatcher import QueueUnavailable, app_limits, send_app_pending
 from runs.models import IN_FLIGHT_STATUSES, Run, Status, StepRun
 from runs.workers import current_name
 
@@ -95,7 +94,7 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
         return STOP
     if not taken:  # its claim ran out and another run took the app's last slot: wait for the app's next one
         transitions.run_wait(run.pk, token, retry_in=0, next_app_id=app.pk)
-        _hand_on(app.pk, app.max_concurrency)  # in case the app freed a slot meanwhile
+        _hand_on(app.pk)  # in case the app freed a slot meanwhile
         return STOP
     answer = None
     try:
@@ -114,14 +113,14 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
     finally:
         _release(app, holder, answer)
     if answer is not None and not answer.abandoned:
-        _hand_on(app.pk, app.max_concurrency)  # the next run waiting for the app starts while this one is recorded
+        _hand_on(app.pk)  # the next run waiting for the app starts while this one is recorded
     return _record(step, token, answer, input_name)
 
 
-def _hand_on(app_id: int, limit: int) -> None:
+def _hand_on(app_id: int) -> None:
     """Send the runs waiting for the app while it has room. Never raises: the dispatcher's round does it anyway."""
     try:
-        send_app_pending(app_id, limit)
+        send_app_pending(app_id)
     except (QueueUnavailable, DatabaseError) as exc:
         logger.warning(
             "Could not send the runs waiting for app %s (%s); the dispatcher's next round does.", app_id, exc
@@ -140,19 +139,6 @@ def _next_step_app(step: StepRun) -> int | None:
     """The app of the run's step after this one (from the run's snapshot), if it has one."""
     later = [s for s in step.run.pipeline_snapshot if s.get("position", 0) > step.position]
     return min(later, key=lambda s: s["position"]).get("app_id") if later else None
-
-
-_limits: dict[int, tuple[float, int | None]] = {}
-LIMITS_FOR = 5.0  # seconds a process trusts what it read of an app's max_concurrency
-
-
-def _limit_of(app_id: int) -> int | None:
-    """The app's max_concurrency, read at most every LIMITS_FOR seconds; None if it is gone or disabled."""
-    seen = _limits.get(app_id)
-    if seen is None or time.monotonic() - seen[0] > LIMITS_FOR:
-        limit = ClamsApp.objects.filter(pk=app_id, enabled=True).values_list("max_concurrency", flat=True).first()
-        seen = _limits[app_id] = (time.monotonic(), limit)
-    return seen[1]
 
 
 def _step_sql() -> str:
@@ -275,7 +261,7 @@ def _record(step: StepRun, token: int, answer: Answer, input_name: str) -> Outco
 def _go_on(step: StepRun, token: int, output_name: str) -> Outcome:
     """The run's next step is sent now if its app has room (claimed for it), else the run waits for that app."""
     app_id = _next_step_app(step)
-    limit = _limit_of(app_id) if app_id is not None else None
+    limit = app_limits([app_id]).get(app_id) if app_id is not None else None
     if limit is None:
         return Outcome(output_name, run_id=step.run_id)  # its task finds the app gone or disabled, and says so
     try:
@@ -285,7 +271,7 @@ def _go_on(step: StepRun, token: int, output_name: str) -> Outcome:
     if claimed:
         return Outcome(output_name, run_id=step.run_id)
     transitions.run_wait(step.run_id, token, retry_in=0, next_app_id=app_id)
-    _hand_on(app_id, limit)  # in case the app freed a slot meanwhile
+    _hand_on(app_id)  # in case the app freed a slot meanwhile
     return Outcome(freed=True, run_id=step.run_id)
 
 

@@ -301,6 +301,7 @@ def batch_start(
                     },
                 )
             events.runs_changed(new_ids, batch_id=batch.pk)
+            events.runs_pending()
             transaction.on_commit(lambda: setattr(result, "queue_down", not _send_first(batch)))
     return result
 
@@ -559,6 +560,7 @@ def batch_retry_failed(batch: Batch) -> RunsChanged:
         for chunk in chunks(old_ids):
             Run.objects.filter(pk__in=chunk).update(superseded=True)
         events.runs_changed((new.pk for new in retried), batch_id=batch.pk)
+        events.runs_pending()
         sent = []
         if plan.runs:
             _unfinish(batch)

@@ -7,6 +7,7 @@ its slot for the app's ``timeout_grace``: the app cannot be told to stop and goe
 """
 
 import threading
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -104,16 +105,40 @@ def take(app_id: int, holder: str, *, run_id: int, limit: int) -> bool:
     return taken
 
 
-def free_room(limits: dict[int, int]) -> dict[int, int]:
-    """How many more calls each app can take now: its limit less its live slots and claims. Raises RedisError."""
-    if not limits:
-        return {}
-    client = redis_client()
-    seconds, micros = client.time()
-    pipe = client.pipeline(transaction=False)
-    for app_id in limits:
-        pipe.zcount(key("app-slots", app_id), seconds + micros / 1e6, "+inf")
-    return {app_id: limit - held for (app_id, limit), held in zip(limits.items(), pipe.execute(), strict=True)}
+# Everything a sender needs to know before it reads the database, in one round trip: Redis's epoch (made if it is
+# missing: runs/dispatcher.py), how many runs have become pending (runs/events.py), and each app's free room.
+ROOM = """
+local now = redis.call('TIME')
+local seconds = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+    redis.call('SET', KEYS[1], ARGV[1])
+    epoch = ARGV[1]
+end
+local answer = {epoch, redis.call('GET', KEYS[2]) or '0'}
+for i = 3, #KEYS do
+    answer[#answer + 1] = tonumber(ARGV[i - 1]) - redis.call('ZCOUNT', KEYS[i], seconds, '+inf')
+end
+return answer
+"""
+
+
+@dataclass(frozen=True)
+class Room:
+    epoch: str
+    pending_version: int
+    free: dict[int, int]
+
+
+def free_room(limits: dict[int, int], *, epoch_key: str, new_epoch: str, pending_key: str) -> Room:
+    """How many more calls each app can take now (its limit less its live slots and claims), with Redis's epoch
+    and the pending runs' version. Raises redis.RedisError."""
+    answer = _script(ROOM)(
+        keys=[epoch_key, pending_key, *(key("app-slots", app_id) for app_id in limits)],
+        args=[new_epoch, *limits.values()],
+    )
+    epoch, version, *free = answer
+    return Room(epoch.decode(), int(version), dict(zip(limits, map(int, free), strict=True)))
 
 
 _scripts: dict[tuple[str, str], object] = {}

@@ -104,6 +104,7 @@ def step_wait(step: StepRun, token: int, message: str, *, retry_in: float) -> bo
 def run_wait(run_id: int, token: int, *, retry_in: float, next_app_id: int | None) -> bool:
     """The run's next step cannot run now (its app, ``next_app_id``, is busy): back to the dispatcher, which sends
     it when that app has room, not before ``retry_in`` seconds."""
+    events.runs_pending()
     return bool(
         Run.objects.filter(pk=run_id, dispatches=token, status__in=IN_FLIGHT_STATUSES).update(
             status=Status.PENDING,
@@ -234,6 +235,7 @@ def runs_give_back(runs: QuerySet[Run], *, step_message: str = INTERRUPTED) -> i
                 ),
             )
         events.runs_changed(ids)
+        events.runs_pending()
     return given_back
 
 

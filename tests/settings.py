@@ -26,3 +26,8 @@ DISPATCH_INTERVAL = 1.0
 # A worker's heartbeat says which runs it holds; the dispatcher sends again, after two heartbeats, a run marked
 # in flight that none holds. Every second here, so a test of that waits seconds, not half a minute.
 WORKER_HEARTBEAT = 1.0
+
+# The session's Redis (tests/conftest.py, ``redis_url``) is set before any test runs. Until then, while tests are
+# collected, modules that refuse to load without a Redis (the ASGI application) see this address, where nothing
+# listens, rather than a Redis that happens to run on this machine.
+REDIS_URL = REDIS_URL or "redis://127.0.0.1:1/0"  # noqa: F405
