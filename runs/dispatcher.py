@@ -91,32 +91,37 @@ def dispatch() -> float | None:
     return (due - now).total_seconds() if due else None
 
 
-def send_pending(app_ids: list[int] | None = None) -> int:
+def send_pending(app_ids: list[int] | None = None, *, full: bool = True) -> int:
     """Send pending runs while the apps of their next steps have room (every app, or only these); returns how
     many were sent. Raises QueueUnavailable when Redis cannot be reached (what could not be sent stays pending).
 
     Each free slot of an app goes to the batch with the fewest runs queued or running among the batches with
     runs waiting for it (the oldest such run), so a small batch started after a big one gets its share at once.
     The slot is claimed for the run as it is sent (runs/slots.py), so no other run takes it before its task.
-    Runs waiting for an app that is disabled or gone are sent too, in a full round (no ``app_ids``): their task
-    fails them saying so.
+    Not ``full`` (a task whose run ended), an app nobody waits for costs no query once this process has seen so,
+    until a run becomes pending again. A ``full`` send (the dispatcher's rounds, a start) asks about every app,
+    and also sends the runs waiting for an app that is disabled or gone: their task fails them, saying so.
     """
     try:
         limits = app_limits(app_ids)
         room = _room(limits)
         sent = 0
         for app_id, free in room.free.items():
-            if free > 0:
-                sent += _fill(app_id, limits[app_id], free, room.epoch)
-        if app_ids is None:
+            if free > 0 and (full or _none_waiting.get(app_id) != room.pending_version):
+                batches = _batches_waiting_for(app_id)
+                if batches:
+                    sent += _fill(app_id, limits[app_id], free, room.epoch, batches)
+                else:
+                    _none_waiting[app_id] = room.pending_version
+        if full and app_ids is None:
             sent += _send_unlimited(room.epoch)
     except RedisError as exc:
         raise QueueUnavailable(f"The queue (Redis) cannot be reached: {exc}") from None
     return sent
 
 
-# What a process knows of the apps' limits, read at most every LIMITS_FOR seconds: a step that ends asks which
-# runs wait for its app, and must not read the apps table each time.
+# What a process knows of an app's limit, read at most every LIMITS_FOR seconds: a step that ends asks which runs
+# wait for its app, and must not read the apps table each time.
 LIMITS_FOR = 5.0
 _limits: dict[int, tuple[float, int | None]] = {}
 _limits_lock = threading.Lock()
@@ -127,6 +132,7 @@ def app_limits(app_ids: list[int] | None = None) -> dict[int, int]:
     now = time.monotonic()
     with _limits_lock:
         known = {app_id: limit for app_id, (read_at, limit) in _limits.items() if now - read_at < LIMITS_FOR}
+        # Every app: read each time, so that an app registered a moment ago is never left out.
         fresh = app_ids is not None and all(app_id in known for app_id in app_ids)
     if not fresh:
         enabled = ClamsApp.objects.filter(enabled=True)

@@ -73,7 +73,7 @@ def _give_back_after_database_error(step_run_id: int, token: int, exc: Exception
 def _send_more() -> None:
     """A run ended or left its app: send what now has room rather than wait for the dispatcher's round."""
     try:
-        send_pending()
+        send_pending(full=False)
     except QueueUnavailable as exc:
         logger.warning("%s; the dispatcher's next round sends what waits.", exc)
     except DATABASE_ERRORS as exc:
