@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from background.dispatcher import jobs_add
 from batches.importer import ImportResult, ImportRow, check_rows, existing_files
 from batches.models import Batch, Collection, DocumentType, MediaFile
+from chowda_site.insert_select import insert_values
 from pipelines.models import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -79,16 +80,20 @@ def media_import(
         return ImportResult(checked.created, checked.existing, checked.errors, batch, collection)
 
     with transaction.atomic():
-        created = MediaFile.objects.bulk_create(
-            MediaFile(guid=guid, location=new.location, mime_type=new.mime, document_type=new.document_type)
-            for guid, new in checked.accepted.items()
-            if guid not in checked.known
+        newest = MediaFile.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        created = insert_values(
+            MediaFile,
+            ["guid", "location", "mime_type", "document_type"],
+            [
+                (guid, new.location, new.mime, new.document_type)
+                for guid, new in checked.accepted.items()
+                if guid not in checked.known
+            ],
         )
         if settings.THUMBNAILS_ON_IMPORT and created:
             # Rows, not messages: the background queue's dispatcher makes them a window at a time. (A file another
-            # import created meanwhile inside this range gets its thumbnail too; asking twice does it once.)
-            ids = [media.pk for media in created]
-            _queue_thumbnails(MediaFile.objects.filter(pk__range=(min(ids), max(ids))))
+            # import created meanwhile gets its thumbnail here too; asking twice does it once.)
+            _queue_thumbnails(MediaFile.objects.filter(pk__gt=newest))
         if new_batch_name:
             batch = Batch.objects.create(name=new_batch_name, created_by=user)
         if new_collection_name:

@@ -24,11 +24,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from overhead import BenchError, Processes, configure_env, start_app, start_worker
 
 TARGETS = {
+    "import 10,000 GUIDs (thumbnails recorded)": 1.5,
+    "import 100,000 GUIDs (thumbnails recorded)": 10.0,
+    "6 files started after it: first step sent": 2.0,
     "start 10,000 files: the call returns": 1.0,
     "start 10,000 files: the first file is running": 2.0,
     "start 100,000 files: the call returns": 5.0,
     "cancel 10,000 pending runs": 1.0,
     "recovery after a worker's SIGKILL": 60.0,
+    "cancel 100,000 files": 2.0,
+    "live batch page": 0.5,
     "batch page at 100,000 files": 0.3,
 }
 
@@ -68,6 +73,20 @@ def make_batch(pipeline, name: str, files: int):
     through = Batch.media_files.through
     through.objects.bulk_create((through(batch_id=batch.pk, mediafile_id=m.pk) for m in media), batch_size=5000)
     return batch
+
+
+def imported(prefix: str, files: int):
+    """Import this many new GUIDs as a curator's CSV upload or `manage.py import_media` does (the same service)."""
+    from batches.importer import parse_rows
+    from batches.services import media_import
+
+    text = "guid,location,mime\n" + "".join(
+        f"{prefix}-{n:06d},file:///bench/{prefix}-{n}.mp4,video/mp4\n" for n in range(files)
+    )
+    result = media_import(parse_rows(text, as_csv=True))
+    if result.created != files:
+        raise BenchError(f"The import created {result.created} of {files} files: {result.sentence}")
+    return result
 
 
 def pipeline_of(endpoint: str, name: str, max_concurrency: int):
@@ -181,7 +200,25 @@ def main() -> int:
         memory_during = redis_memory()
         times = page_times(huge)
         figures.update(times)
-        batch_cancel(huge)
+        figures["cancel 100,000 files"], _ = timed(lambda: batch_cancel(huge))
+
+        # Last: the thumbnails of 110,000 files follow in the background and keep the worker busy from here on.
+        print("[scale] import 10,000 and 100,000 GUIDs, then start 6 files ...", flush=True)
+        from background.models import BackgroundJob
+        from batches.models import Batch, MediaFile
+
+        figures["import 10,000 GUIDs (thumbnails recorded)"], _ = timed(lambda: imported("import-ten", 10_000))
+        figures["import 100,000 GUIDs (thumbnails recorded)"], _ = timed(lambda: imported("import-huge", args.huge))
+        if BackgroundJob.objects.filter(kind="thumbnail").count() < 10_000 + args.huge:
+            raise BenchError("The imports did not record a thumbnail job per file.")
+        six = Batch.objects.create(name="six after the import", pipeline=pipeline)
+        six.media_files.set(MediaFile.objects.filter(guid__startswith="import-ten-")[:6])
+        sent = Run.objects.filter(batch=six, status__in=[Status.QUEUED, Status.RUNNING, Status.SUCCEEDED])
+        started = time.perf_counter()
+        batch_start(six)
+        wait(sent.exists, 30, "the six files' first step")
+        figures["6 files started after it: first step sent"] = time.perf_counter() - started
+        wait(lambda: not Run.objects.filter(batch=six).exclude(status=Status.SUCCEEDED).exists(), 60, "the six files")
 
         print("[scale] recovery after SIGKILL, default heartbeat and dispatcher settings ...", flush=True)
         processes.stop(worker)  # so that the steps at the slow app are the doomed worker's

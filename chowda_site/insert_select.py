@@ -1,4 +1,5 @@
-"""``INSERT INTO … SELECT``: create one row per row of a queryset inside the database.
+"""``INSERT INTO … SELECT`` (one row per row of a queryset, inside the database) and ``insert_values`` (many
+rows from Python in one ``executemany``).
 
 Django's ``bulk_create`` prepares every value of every object in Python, which is most of the time
 a 100,000-file start would take. Here the database copies the rows itself: the caller names which
@@ -77,3 +78,46 @@ def _typed_placeholder(field: models.Field, connection) -> str:
     if connection.vendor == "postgresql":
         return f"CAST(%s AS {field.cast_db_type(connection)})"
     return "%s"
+
+
+def insert_values(model: type[models.Model], fields: list[str], rows: list[tuple], *, using: str = "default") -> int:
+    """Insert ``rows`` (tuples of values for ``fields``, in that order) with the database driver's own loop; returns
+    how many. Other fields get their default, as in ``insert_select``. No model instance is made and no primary key
+    is read back: for 100,000 media files, ``bulk_create`` spent seconds on exactly that."""
+    connection = connections[using]
+    now = timezone.now()
+    constants = {}
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.name in fields:
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            constants[field.name] = now
+        elif field.has_default() or not field.null:
+            constants[field.name] = field.get_default()
+    named = [model._meta.get_field(name) for name in [*fields, *constants]]
+    fixed = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(named[len(fields) :], constants.values(), strict=True)
+    ]
+    quote = connection.ops.quote_name
+    table, columns = quote(model._meta.db_table), ", ".join(quote(field.column) for field in named)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY: a tenth of the time executemany takes for 100,000 rows.
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((*row, *fixed))
+            if len(rows) >= ANALYZE_AFTER:
+                # So that the next lookups by these rows' keys (the next import's) use the indexes at once,
+                # rather than plan for the small table autovacuum last saw.
+                cursor.execute(f"ANALYZE {table}")
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(named))})",
+                [(*row, *fixed) for row in rows],
+            )
+    return len(rows)
+
+
+# PostgreSQL's statistics of a table are brought up to date after an insert of at least this many rows.
+ANALYZE_AFTER = 10_000

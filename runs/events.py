@@ -115,6 +115,11 @@ def runs_changed(run_ids, *, batch_id: int | None = None) -> None:
         _after_commit(_publish_runs, run_ids)
 
 
+def batch_changed(batch_id: int) -> None:
+    """After commit, tell the batch's pages that many of its runs changed at once: they read a snapshot."""
+    _after_commit(_publish_batch, batch_id)
+
+
 def pending_key() -> str:
     return key("runs-pending")
 
