@@ -1,5 +1,7 @@
 """Per app and version: how many steps ran, how many succeeded, why the others failed, how long they took.
 
+An app that could not tell its version (clams-python's "unresolvable") counts under the unknown version, "".
+
 Four queries whatever the number of apps or steps: counts, error kinds, durations (only the most
 recent ``DURATION_SAMPLE`` per app version), and steps per day for the chart.
 """
@@ -10,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Case, CharField, Count, Max, Q, Value, When
+from django.db.models import Case, CharField, Count, F, Max, Q, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from clams_apps.metadata import UNRESOLVED_VERSION
 from runs.models import Status, StepRun
 
 DURATION_SAMPLE = 2000  # recent successful steps per app version that the median and 95th percentile use
@@ -40,11 +43,18 @@ def error_kind_expression():
     return Case(*whens, default=Value(OTHER), output_field=CharField())
 
 
+def version_expression():
+    """The step's app version, "" for one the app could not tell."""
+    return Case(
+        When(app_version=UNRESOLVED_VERSION, then=Value("")), default=F("app_version"), output_field=CharField()
+    )
+
+
 @dataclass
 class AppVersionStatistics:
     app_id: int | None
     app: str
-    version: str
+    version: str  # "" when unknown
     runs: int = 0
     succeeded: int = 0
     failed: int = 0
@@ -94,9 +104,14 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
     now = now or timezone.now()
     day, week = now - timedelta(days=1), now - timedelta(days=7)
     chart_start = (now - timedelta(days=settings.REPORTS_CHART_DAYS - 1)).date()
-    finished = StepRun.objects.ran().filter(status__in=[Status.SUCCEEDED, Status.FAILED]).order_by()
+    finished = (
+        StepRun.objects.ran()
+        .filter(status__in=[Status.SUCCEEDED, Status.FAILED])
+        .order_by()
+        .annotate(version=version_expression())
+    )
     by_key: dict[tuple, AppVersionStatistics] = {}
-    for row in finished.values("app_id", "app_version").annotate(
+    for row in finished.values("app_id", "version").annotate(
         name=Max("app_name"),
         runs=Count("*"),
         succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
@@ -104,11 +119,11 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
         last_day=Count("pk", filter=Q(status=Status.SUCCEEDED, finished_at__gte=day)),
         last_week=Count("pk", filter=Q(status=Status.SUCCEEDED, finished_at__gte=week)),
     ):
-        key = (row["app_id"], row["app_version"])
+        key = (row["app_id"], row["version"])
         by_key[key] = AppVersionStatistics(
             app_id=row["app_id"],
             app=row["name"],
-            version=row["app_version"],
+            version=row["version"],
             runs=row["runs"],
             succeeded=row["succeeded"],
             failed=row["failed"],
@@ -120,7 +135,7 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
     kinds = (
         finished.filter(status=Status.FAILED)
         .annotate(kind=error_kind_expression())
-        .values_list("app_id", "app_version", "kind")
+        .values_list("app_id", "version", "kind")
         .annotate(n=Count("*"))
     )
     for app_id, version, kind, n in kinds:
@@ -130,7 +145,8 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
         StepRun.objects.ran()
         .filter(status=Status.SUCCEEDED, duration__isnull=False)
         .order_by("-finished_at")
-        .values_list("app_id", "app_version", "duration")[: DURATION_SAMPLE * len(by_key)]
+        .annotate(version=version_expression())
+        .values_list("app_id", "version", "duration")[: DURATION_SAMPLE * len(by_key)]
     )
     for app_id, version, duration in recent:
         values = durations.setdefault((app_id, version), [])
@@ -145,7 +161,7 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
     for app_id, version, date, succeeded, failed in (
         finished.filter(finished_at__date__gte=chart_start)
         .annotate(date=TruncDate("finished_at"))
-        .values_list("app_id", "app_version", "date")
+        .values_list("app_id", "version", "date")
         .annotate(
             succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
             failed=Count("pk", filter=Q(status=Status.FAILED)),
@@ -186,6 +202,6 @@ def chart_svg(item: AppVersionStatistics) -> str:
         CHART_WIDTH,
         CHART_HEIGHT,
         item.app,
-        item.version or "(no version)",
+        item.version or "version unknown",
         rects,
     )

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from batches.models import Batch
+from clams_apps.metadata import identifier_label, split_identifier
 from clams_apps.models import ClamsApp
 from runs.estimates import Expectations
 from runs.events import current_seq, step_state
@@ -242,8 +243,8 @@ def run_snapshot(run: Run) -> dict:
             for kind, stored in [("input", step.input_mmif), ("output", step.output_mmif), ("error", step.error_mmif)]
             if stored
         }
-        views = step.summary.get("views", [])
         metadata = step.app.metadata if step.app else {}
+        views = view_names(step.summary.get("views", []), metadata)
         expected = expectations.expected(
             step.app_id,
             step.app_version or str(metadata.get("app_version") or ""),
@@ -281,6 +282,22 @@ def run_snapshot(run: Run) -> dict:
         "final_mmif": reverse("runs:run_mmif", args=[run.pk]) if run.final_mmif else None,
         "steps": steps,
     }
+
+
+def view_names(views: list[dict], metadata: dict) -> list[dict]:
+    """The views of a step's summary, each with the ``name`` to show for its app: the name in the step's app
+    metadata when the view is that app's (whatever the versions), else the short name in its identifier."""
+    own = split_identifier(str(metadata.get("identifier") or ""))[0]
+    name = str(metadata.get("name") or "")
+    return [
+        {
+            **view,
+            "name": name
+            if name and split_identifier(view.get("app", ""))[0] == own
+            else identifier_label(view.get("app", "")) or "an app without an identifier",
+        }
+        for view in views
+    ]
 
 
 def filter_choices() -> list[tuple[str, str]]:

@@ -258,8 +258,8 @@
             title: `${step.started_at} → ${step.finished_at || "now"}`}));
         }
         const links = Object.entries(step.links).map(([kind, href]) => el("a", {href, text: kind + " "}));
-        const views = step.views.map((view) => el("div", {},
-          `${view.app}: ` + (Object.entries(view.annotations).map(([t, n]) => `${n} ${t}`).join(", ") || "no annotations"),
+        const views = step.views.map((view) => el("div", {title: view.app},
+          `${view.name}: ` + (Object.entries(view.annotations).map(([t, n]) => `${n} ${t}`).join(", ") || "no annotations"),
           view.warnings.length ? el("div", {class: "status-cancelled", text: "warnings: " + view.warnings.join("; ")}) : null));
         const error = step.error ? el("div", {class: "status-failed step-detail", text: step.error}) : null;
         const trace = step.stack_trace
