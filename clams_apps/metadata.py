@@ -1,5 +1,6 @@
 """CLAMS app metadata (the JSON an app answers to ``GET /``), read into typed objects."""
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,13 @@ def identifier_label(identifier: str) -> str:
     return split_identifier(identifier)[0].rstrip("/").rsplit("/", 1)[-1]
 
 
+def mmif_release(version: str) -> tuple[int, int] | None:
+    """The MMIF specification's major and minor version (``(1, 2)`` for ``1.2.0`` or ``http://mmif.clams.ai/1.2.0``);
+    None when it does not read as one. Releases that differ only in the patch number read each other's MMIF."""
+    match = re.search(r"(\d+)\.(\d+)(?:\.\d+)?/?$", version or "")
+    return (int(match[1]), int(match[2])) if match else None
+
+
 @dataclass(frozen=True)
 class Parameter:
     name: str
@@ -96,6 +104,8 @@ class AppMetadata:
     inputs: tuple[tuple[IOType, ...], ...]
     outputs: tuple[IOType, ...]
     parameters: tuple[Parameter, ...] = field(default_factory=tuple)
+    # The MMIF specification version the app was built for, such as "1.0.4".
+    mmif_version: str = ""
 
     @classmethod
     def from_json(cls, data: Any) -> "AppMetadata":
@@ -126,6 +136,7 @@ class AppMetadata:
             inputs=inputs,
             outputs=outputs,
             parameters=parameters,
+            mmif_version=str(data["mmif_version"]),
         )
 
     def parameter(self, name: str) -> Parameter | None:
