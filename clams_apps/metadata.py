@@ -139,6 +139,16 @@ class AppMetadata:
             mmif_version=str(data["mmif_version"]),
         )
 
+    @property
+    def required_inputs(self) -> tuple[tuple[str, ...], ...]:
+        """The short type names of each input the app needs (any one of an entry's names will do); optional
+        inputs are left out."""
+        return tuple(
+            tuple(io.short_name for io in alternatives)
+            for alternatives in self.inputs
+            if any(io.required for io in alternatives)
+        )
+
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
 

@@ -1,6 +1,9 @@
-"""Per app and version: how many steps ran, how many succeeded, why the others failed, how long they took.
+"""Per app and version: how many steps ran, how many succeeded (and of those, how many found nothing), why the
+others failed, how long they took.
 
-An app that could not tell its version (clams-python's "unresolvable") counts under the unknown version, "".
+A step that succeeded but found nothing (``"found_nothing"`` in its summary, runs/mmif_check.py) is no success
+of the app's. An app that could not tell its version (clams-python's "unresolvable") counts under the unknown
+version, "".
 
 Four queries whatever the number of apps or steps: counts, error kinds, durations (only the most
 recent ``DURATION_SAMPLE`` per app version), and steps per day for the chart.
@@ -43,6 +46,9 @@ def error_kind_expression():
     return Case(*whens, default=Value(OTHER), output_field=CharField())
 
 
+FOUND_NOTHING = Q(status=Status.SUCCEEDED, summary__found_nothing=True)
+
+
 def version_expression():
     """The step's app version, "" for one the app could not tell."""
     return Case(
@@ -55,20 +61,26 @@ class AppVersionStatistics:
     app_id: int | None
     app: str
     version: str  # "" when unknown
-    runs: int = 0
+    runs: int = 0  # finished steps: succeeded and failed
     succeeded: int = 0
+    found_nothing: int = 0  # of the succeeded, those whose app added no annotation though it had its input
     failed: int = 0
     last_day: int = 0
     last_week: int = 0
     error_kinds: dict[str, int] = field(default_factory=dict)
     median: float | None = None
     p95: float | None = None
-    # (date, succeeded, failed) for each of the last CHART_DAYS days, oldest first
-    days: list[tuple[str, int, int]] = field(default_factory=list)
+    # (date, succeeded, found nothing, failed) for each of the last CHART_DAYS days, oldest first
+    days: list[tuple[str, int, int, int]] = field(default_factory=list)
+
+    @property
+    def found_something(self) -> int:
+        return self.succeeded - self.found_nothing
 
     @property
     def success_rate(self) -> float | None:
-        return self.succeeded / (self.succeeded + self.failed) if self.succeeded + self.failed else None
+        """The share of the app's steps that succeeded and found something."""
+        return self.found_something / self.runs if self.runs else None
 
     def as_dict(self) -> dict:
         return {
@@ -77,6 +89,7 @@ class AppVersionStatistics:
             "version": self.version,
             "runs": self.runs,
             "succeeded": self.succeeded,
+            "found_nothing": self.found_nothing,
             "failed": self.failed,
             "success_rate": self.success_rate,
             "error_kinds": self.error_kinds,
@@ -84,7 +97,7 @@ class AppVersionStatistics:
             "p95_seconds": self.p95,
             "throughput_last_day": self.last_day,
             "throughput_last_week": self.last_week,
-            "days": [{"date": d, "succeeded": s, "failed": f} for d, s, f in self.days],
+            "days": [{"date": d, "succeeded": s, "found_nothing": n, "failed": f} for d, s, n, f in self.days],
         }
 
 
@@ -115,6 +128,7 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
         name=Max("app_name"),
         runs=Count("*"),
         succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
+        found_nothing=Count("pk", filter=FOUND_NOTHING),
         failed=Count("pk", filter=Q(status=Status.FAILED)),
         last_day=Count("pk", filter=Q(status=Status.SUCCEEDED, finished_at__gte=day)),
         last_week=Count("pk", filter=Q(status=Status.SUCCEEDED, finished_at__gte=week)),
@@ -126,6 +140,7 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
             version=row["version"],
             runs=row["runs"],
             succeeded=row["succeeded"],
+            found_nothing=row["found_nothing"],
             failed=row["failed"],
             last_day=row["last_day"],
             last_week=row["last_week"],
@@ -158,45 +173,48 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
             by_key[key].median = statistics.median(values)
             by_key[key].p95 = percentile(values, 0.95)
     per_day: dict[tuple, dict] = {}
-    for app_id, version, date, succeeded, failed in (
+    for app_id, version, date, succeeded, found_nothing, failed in (
         finished.filter(finished_at__date__gte=chart_start)
         .annotate(date=TruncDate("finished_at"))
         .values_list("app_id", "version", "date")
         .annotate(
             succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
+            found_nothing=Count("pk", filter=FOUND_NOTHING),
             failed=Count("pk", filter=Q(status=Status.FAILED)),
         )
     ):
-        per_day.setdefault((app_id, version), {})[date] = (succeeded, failed)
+        per_day.setdefault((app_id, version), {})[date] = (succeeded, found_nothing, failed)
     dates = [chart_start + timedelta(days=n) for n in range(settings.REPORTS_CHART_DAYS)]
     for key, item in by_key.items():
         days = per_day.get(key, {})
-        item.days = [(d.isoformat(), *days.get(d, (0, 0))) for d in dates]
+        item.days = [(d.isoformat(), *days.get(d, (0, 0, 0))) for d in dates]
     return sorted(by_key.values(), key=lambda s: (-s.runs, s.app, s.version))
 
 
 CHART_WIDTH, CHART_HEIGHT = 280, 60
 
 
+CHART_COLOURS = ("#2e7d32", "#f9a825", "#c62828")  # found something, found nothing, failed
+
+
 def chart_svg(item: AppVersionStatistics) -> str:
-    """Steps per day as stacked bars (succeeded green under failed red), as inline SVG: nothing is downloaded."""
-    tallest = max((s + f for _d, s, f in item.days), default=0) or 1
+    """Steps per day as stacked bars (succeeded and found something green, under found nothing amber, under
+    failed red), as inline SVG: nothing is downloaded."""
+    tallest = max((s + f for _d, s, _n, f in item.days), default=0) or 1
     width = CHART_WIDTH / max(1, len(item.days))
     bars = []
-    for i, (date, succeeded, failed) in enumerate(item.days):
-        ok_height = CHART_HEIGHT * succeeded / tallest
-        failed_height = CHART_HEIGHT * failed / tallest
-        title = f"{date}: {succeeded} succeeded, {failed} failed"
-        for top, height, colour in [
-            (CHART_HEIGHT - ok_height, ok_height, "#2e7d32"),
-            (CHART_HEIGHT - ok_height - failed_height, failed_height, "#c62828"),
-        ]:
+    for i, (date, succeeded, found_nothing, failed) in enumerate(item.days):
+        title = f"{date}: {succeeded} succeeded ({found_nothing} of them found nothing), {failed} failed"
+        top = CHART_HEIGHT
+        for count, colour in zip((succeeded - found_nothing, found_nothing, failed), CHART_COLOURS, strict=True):
+            height = CHART_HEIGHT * count / tallest
+            top -= height
             # Numbers are written out first: format_html escapes its arguments into strings.
             bars.append((f"{i * width:.1f}", f"{top:.1f}", f"{width - 1:.1f}", f"{height:.1f}", colour, title))
     rects = format_html_join("", '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>', bars)
     return format_html(
         '<svg class="app-chart" role="img" width="{}" height="{}" viewBox="0 0 {} {}" '
-        'aria-label="{} {}: steps per day, succeeded and failed">{}</svg>',
+        'aria-label="{} {}: steps per day, succeeded, found nothing and failed">{}</svg>',
         CHART_WIDTH,
         CHART_HEIGHT,
         CHART_WIDTH,

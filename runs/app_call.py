@@ -58,8 +58,13 @@ def post_mmif(
     mmif: IO[bytes],
     query: list[tuple[str, str]],
     known_view_ids: set[str],
+    required_inputs: tuple[tuple[str, ...], ...] | None = None,
 ) -> Answer:
-    """POST the MMIF to the app and classify its answer. Never raises for anything the app does."""
+    """POST the MMIF to the app and classify its answer. Never raises for anything the app does.
+
+    ``required_inputs``: the input types the app declares (``AppMetadata.required_inputs``), for the summary
+    to tell whether an app that added nothing had what it reads (``mmif_check.summarise``).
+    """
     who = f"App '{app_name}' at {endpoint}"
     try:
         # Again at every call: a host name can be pointed elsewhere after the app was registered.
@@ -108,7 +113,7 @@ def post_mmif(
             http_status=status,
             duration=duration,
         )
-    answer = _read_mmif(who, status, body, known_view_ids)
+    answer = _read_mmif(who, status, body, known_view_ids, required_inputs)
     answer.http_status, answer.duration = status, duration
     return answer
 
@@ -137,7 +142,9 @@ def _contents(body: IO[bytes]):
         yield mapped
 
 
-def _read_mmif(who: str, status: int, body: IO[bytes], known_view_ids: set[str]) -> Answer:
+def _read_mmif(
+    who: str, status: int, body: IO[bytes], known_view_ids: set[str], required_inputs: tuple | None = None
+) -> Answer:
     with _contents(body) as contents:
         try:
             answer = mmif_check.check(contents)
@@ -165,7 +172,8 @@ def _read_mmif(who: str, status: int, body: IO[bytes], known_view_ids: set[str])
     if not new_views:
         return Answer("failed", f"{who} answered MMIF without adding a view: it did no work on this file.")
     body.seek(0)
-    return Answer("succeeded", body=body, summary=mmif_check.summarise(views, new_views))
+    summary = mmif_check.summarise(views, new_views, documents=answer.documents, required_inputs=required_inputs)
+    return Answer("succeeded", body=body, summary=summary)
 
 
 def _not_json(who: str, status: int, raw: bytes) -> Answer:

@@ -101,6 +101,7 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
                 mmif=mmif,
                 query=query_params(None, step.parameters),
                 known_view_ids=known_view_ids,
+                required_inputs=app.app_metadata.required_inputs if app.app_metadata else None,
             )
     finally:
         _release(app, holder, answer)

@@ -21,6 +21,10 @@ from runs.progress import MAX_ASKED, progress_path, reported_progress
 from runs.selectors import batch_counts
 
 PAGE_SIZE = 50
+FOUND_NOTHING = (
+    "The app succeeded but found nothing: it added no annotation, though its input had what it reads. An app built "
+    "for an older MMIF version than it was sent does this too: check the pipeline's warnings, then the file."
+)
 NOT_STARTED = "not_started"
 ROW_FILTERS = [NOT_STARTED, *(s.value for s in Status if s != Status.SKIPPED)]
 
@@ -261,6 +265,7 @@ def run_snapshot(run: Run) -> dict:
                 "stack_trace": step.stack_trace,
                 "links": links,
                 "views": views,
+                "notice": FOUND_NOTHING if step.summary.get("found_nothing") else "",
                 "expected": expected.seconds if expected else None,
                 "expected_basis": expected.basis if expected else None,
                 "reported": reported,

@@ -92,6 +92,8 @@
       const status = step ? step.status : "queued";
       const cell = el("td", {class: "step status-" + status, "data-status": status, "data-position": column.position},
         el("span", {title: status, text: ICONS[status] + " " + status}));
+      if (step && step.found_nothing) cell.append(el("span", {class: "status-cancelled", text: ", found nothing",
+        title: "The app added no annotation, though its input had what it reads."}));
       if (step && step.duration !== null) cell.append(" " + seconds(step.duration));
       if (step && status === "running") cell.append(stepProgress(step, step.expected || column.expected));
       if (step && step.attempts > 1) cell.append(` (${step.attempts} attempts)`);
@@ -262,18 +264,20 @@
           `${view.name}: ` + (Object.entries(view.annotations).map(([t, n]) => `${n} ${t}`).join(", ") || "no annotations"),
           view.warnings.length ? el("div", {class: "status-cancelled", text: "warnings: " + view.warnings.join("; ")}) : null));
         const error = step.error ? el("div", {class: "status-failed step-detail", text: step.error}) : null;
+        const notice = step.notice ? el("div", {class: "status-cancelled step-detail found-nothing", text: step.notice}) : null;
         const trace = step.stack_trace
           ? el("details", {}, el("summary", {text: "stack trace"}), el("pre", {class: "trace", text: step.stack_trace}))
           : null;
         return el("tr", {"data-position": step.position, "data-status": step.status},
           el("td", {text: `${step.position}. ${step.app}`}),
           el("td", {class: "status-" + step.status}, ICONS[step.status] + " " + step.status,
+            step.found_nothing ? el("span", {class: "status-cancelled", text: ", found nothing"}) : null,
             step.status === "running" ? stepProgress(step, step.expected) : null),
           el("td", {text: String(step.attempts) + (step.interruptions ? ` (${step.interruptions} interrupted)` : "")}),
           el("td", {text: seconds(step.duration)}),
           el("td", {}, bar),
           el("td", {}, ...links),
-          el("td", {}, error, trace, ...views));
+          el("td", {}, error, notice, trace, ...views));
       }));
     }
 
