@@ -2,8 +2,9 @@
 others failed, how long they took.
 
 A step that succeeded but found nothing (``"found_nothing"`` in its summary, runs/mmif_check.py) is no success
-of the app's. An app that could not tell its version (clams-python's "unresolvable") counts under the unknown
-version, "".
+of the app's; a step whose media file could not be fetched (``StepRun.staging_failed``) never reached the app, so
+it is counted apart and not against it. An app that could not tell its version (clams-python's "unresolvable")
+counts under the unknown version, "".
 
 Four queries whatever the number of apps or steps: counts, error kinds, durations (only the most
 recent ``DURATION_SAMPLE`` per app version), and steps per day for the chart.
@@ -46,7 +47,10 @@ def error_kind_expression():
     return Case(*whens, default=Value(OTHER), output_field=CharField())
 
 
+# The steps the app was sent (a step whose media file could not be fetched never reached it).
+APP_CALLED = Q(staging_failed=False)
 FOUND_NOTHING = Q(status=Status.SUCCEEDED, summary__found_nothing=True)
+APP_FAILED = Q(status=Status.FAILED, staging_failed=False)
 
 
 def version_expression():
@@ -61,10 +65,11 @@ class AppVersionStatistics:
     app_id: int | None
     app: str
     version: str  # "" when unknown
-    runs: int = 0  # finished steps: succeeded and failed
+    runs: int = 0  # the steps the app was sent: succeeded and failed
     succeeded: int = 0
     found_nothing: int = 0  # of the succeeded, those whose app added no annotation though it had its input
     failed: int = 0
+    media_not_fetched: int = 0  # failed before the app was called, counted apart from ``runs``
     last_day: int = 0
     last_week: int = 0
     error_kinds: dict[str, int] = field(default_factory=dict)
@@ -91,6 +96,7 @@ class AppVersionStatistics:
             "succeeded": self.succeeded,
             "found_nothing": self.found_nothing,
             "failed": self.failed,
+            "media_not_fetched": self.media_not_fetched,
             "success_rate": self.success_rate,
             "error_kinds": self.error_kinds,
             "median_seconds": self.median,
@@ -111,8 +117,8 @@ def percentile(values: list[float], fraction: float) -> float | None:
 def app_statistics(now=None) -> list[AppVersionStatistics]:
     """Every app version that has finished a step, busiest first.
 
-    ``runs`` counts finished steps (succeeded or failed); throughput counts the steps that succeeded
-    in the last day and week.
+    ``runs`` counts the finished steps the app was sent (succeeded or failed); throughput counts the steps
+    that succeeded in the last day and week.
     """
     now = now or timezone.now()
     day, week = now - timedelta(days=1), now - timedelta(days=7)
@@ -126,10 +132,11 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
     by_key: dict[tuple, AppVersionStatistics] = {}
     for row in finished.values("app_id", "version").annotate(
         name=Max("app_name"),
-        runs=Count("*"),
+        runs=Count("pk", filter=APP_CALLED),
         succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
         found_nothing=Count("pk", filter=FOUND_NOTHING),
-        failed=Count("pk", filter=Q(status=Status.FAILED)),
+        failed=Count("pk", filter=APP_FAILED),
+        media_not_fetched=Count("pk", filter=~APP_CALLED),
         last_day=Count("pk", filter=Q(status=Status.SUCCEEDED, finished_at__gte=day)),
         last_week=Count("pk", filter=Q(status=Status.SUCCEEDED, finished_at__gte=week)),
     ):
@@ -142,13 +149,14 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
             succeeded=row["succeeded"],
             found_nothing=row["found_nothing"],
             failed=row["failed"],
+            media_not_fetched=row["media_not_fetched"],
             last_day=row["last_day"],
             last_week=row["last_week"],
         )
     if not by_key:
         return []
     kinds = (
-        finished.filter(status=Status.FAILED)
+        finished.filter(APP_FAILED)
         .annotate(kind=error_kind_expression())
         .values_list("app_id", "version", "kind")
         .annotate(n=Count("*"))
@@ -180,7 +188,7 @@ def app_statistics(now=None) -> list[AppVersionStatistics]:
         .annotate(
             succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
             found_nothing=Count("pk", filter=FOUND_NOTHING),
-            failed=Count("pk", filter=Q(status=Status.FAILED)),
+            failed=Count("pk", filter=APP_FAILED),
         )
     ):
         per_day.setdefault((app_id, version), {})[date] = (succeeded, found_nothing, failed)
