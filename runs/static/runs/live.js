@@ -246,6 +246,13 @@
       document.getElementById("run-error").textContent = state.error || "";
       const final = document.getElementById("final-mmif");
       final.replaceChildren(state.final_mmif ? el("a", {href: state.final_mmif, text: `${state.guid}.mmif`}) : "—");
+      // Deliverables are made from the final MMIF: offered only once there is one.
+      document.getElementById("deliverables-links").hidden = !state.final_mmif;
+      const none = document.getElementById("no-deliverables");
+      none.hidden = Boolean(state.final_mmif);
+      none.textContent = ["failed", "cancelled"].includes(state.status)
+        ? "None: the run did not succeed, so it has no final MMIF to make them from."
+        : "None yet: they are made from the final MMIF once the run succeeds.";
       const starts = state.steps.map((s) => s.started_at).filter(Boolean).map(Date.parse);
       const ends = state.steps.map((s) => s.finished_at || (s.started_at && new Date().toISOString()))
         .filter(Boolean).map(Date.parse);
