@@ -126,7 +126,7 @@ class ClamsAppSerializer(StrictFields, serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_version(self, app: ClamsApp) -> str | None:
-        return app.app_metadata.version if app.app_metadata else None
+        return (app.app_metadata.version or None) if app.app_metadata else None
 
     def validate_name(self, name: str) -> str:
         if not name and self.instance is not None:

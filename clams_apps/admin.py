@@ -118,7 +118,7 @@ class ClamsAppAdmin(BoundedIdsAdmin):
 
     @admin.display(description="version")
     def version(self, app):
-        return app.app_metadata.version if app.app_metadata else "—"
+        return (app.app_metadata.version or "unknown") if app.app_metadata else "—"
 
     @admin.display(description="input types")
     def input_types(self, app):

@@ -1,5 +1,6 @@
 """CLAMS app metadata (the JSON an app answers to ``GET /``), read into typed objects."""
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,10 @@ UNIVERSAL_PARAMETERS = ("pretty", "runningTime", "hwFetch", "tfSamplingMode")
 
 # clams-python always writes these; it leaves out an empty input, output or parameter list.
 REQUIRED_KEYS = ("name", "identifier", "mmif_version")
+
+# What clams-python writes as an app's version (in app_version, and at the end of its identifier) when it
+# cannot tell it: an app run from a source checkout without tags, or without CLAMS_APP_VERSION.
+UNRESOLVED_VERSION = "unresolvable"
 
 
 # The one map from a media file's document type (batches' choices) to the MMIF type its document has.
@@ -33,6 +38,33 @@ def short_type_name(at_type: str) -> str:
     if len(parts) >= 2 and parts[-1][:1] == "v" and parts[-1][1:].isdigit():
         return parts[-2]
     return parts[-1] if parts else at_type
+
+
+def known_version(version: str) -> str:
+    """The version as given, or "" when the app could not tell it (clams-python's "unresolvable")."""
+    return "" if version == UNRESOLVED_VERSION else version
+
+
+def split_identifier(identifier: str) -> tuple[str, str]:
+    """An app identifier without its version, and the version ("" when it has none, or an unknown one):
+    ``http://apps.clams.ai/whisper-wrapper/v10`` gives ``("http://apps.clams.ai/whisper-wrapper", "v10")``,
+    ``http://apps.clams.ai/tonedetection/unresolvable`` gives ``("http://apps.clams.ai/tonedetection", "")``."""
+    head, _, last = (identifier or "").rstrip("/").rpartition("/")
+    if head and (last == UNRESOLVED_VERSION or last[:1].isdigit() or (last[:1] == "v" and last[1:2].isdigit())):
+        return head, known_version(last)
+    return identifier or "", ""
+
+
+def identifier_label(identifier: str) -> str:
+    """A short name for an app known only by its identifier: its last part before the version."""
+    return split_identifier(identifier)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def mmif_release(version: str) -> tuple[int, int] | None:
+    """The MMIF specification's major and minor version (``(1, 2)`` for ``1.2.0`` or ``http://mmif.clams.ai/1.2.0``);
+    None when it does not read as one. Releases that differ only in the patch number read each other's MMIF."""
+    match = re.search(r"(\d+)\.(\d+)(?:\.\d+)?/?$", version or "")
+    return (int(match[1]), int(match[2])) if match else None
 
 
 @dataclass(frozen=True)
@@ -72,6 +104,8 @@ class AppMetadata:
     inputs: tuple[tuple[IOType, ...], ...]
     outputs: tuple[IOType, ...]
     parameters: tuple[Parameter, ...] = field(default_factory=tuple)
+    # The MMIF specification version the app was built for, such as "1.0.4".
+    mmif_version: str = ""
 
     @classmethod
     def from_json(cls, data: Any) -> "AppMetadata":
@@ -97,11 +131,22 @@ class AppMetadata:
         return cls(
             name=str(data["name"]),
             identifier=str(data["identifier"]),
-            version=str(data.get("app_version", "")),
+            version=known_version(str(data.get("app_version", ""))),
             description=str(data.get("description", "")),
             inputs=inputs,
             outputs=outputs,
             parameters=parameters,
+            mmif_version=str(data["mmif_version"]),
+        )
+
+    @property
+    def required_inputs(self) -> tuple[tuple[str, ...], ...]:
+        """The short type names of each input the app needs (any one of an entry's names will do); optional
+        inputs are left out."""
+        return tuple(
+            tuple(io.short_name for io in alternatives)
+            for alternatives in self.inputs
+            if any(io.required for io in alternatives)
         )
 
     def parameter(self, name: str) -> Parameter | None:

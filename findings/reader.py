@@ -45,18 +45,6 @@ def short_type(at_type: str) -> str:
     return parts[-1] if parts else "unknown"
 
 
-def app_version(app: str) -> str:
-    """The version at the end of a CLAMS app identifier (``…/demo-segmenter/v1`` → ``v1``), or ""."""
-    last = (app or "").rstrip("/").rsplit("/", 1)[-1]
-    return last if last[:1].isdigit() or (last[:1] == "v" and last[1:2].isdigit()) else ""
-
-
-def app_name(app: str) -> str:
-    """The identifier without its version, so two versions of an app compare as one."""
-    version = app_version(app)
-    return app.rstrip("/")[: -len(version) - 1] if version else (app or "")
-
-
 def time_unit(value) -> str:
     """A MMIF timeUnit as ``milliseconds``, ``seconds`` or ``frames``; anything else as given."""
     unit = str(value or "").strip().lower()
@@ -172,9 +160,6 @@ def _view_summary(view_id: str, metadata: dict) -> dict:
     return {
         "id": view_id,
         "app": app,
-        "app_name": app_name(app),
-        "app_label": app_name(app).rstrip("/").rsplit("/", 1)[-1],
-        "version": app_version(app),
         "timestamp": str(metadata.get("timestamp") or ""),
         "parameters": metadata.get("appConfiguration") or metadata.get("parameters") or {},
         "contains": {short_type(t): props if isinstance(props, dict) else {} for t, props in contains.items()},
@@ -218,9 +203,10 @@ class ViewTimes:
 def summarise(stream: IO[bytes]) -> dict:
     """Documents and one summary per view, read in one streaming pass.
 
-    Returns ``{"documents": [...], "views": [...], "duration": seconds or None}``; each view has its app,
-    version, parameters, warnings, error, annotation counts per type, label counts per type, its time unit
-    and a timeline (``bars``, ``labels``, ``merged``) when it holds TimeFrames. Raises ``MmifReadError``.
+    Returns ``{"documents": [...], "views": [...], "duration": seconds or None}``; each view has its app's
+    identifier (``findings.selectors.shown_app`` names the app), parameters, warnings, error, annotation counts
+    per type, label counts per type, its time unit and a timeline (``bars``, ``labels``, ``merged``) when it
+    holds TimeFrames. Raises ``MmifReadError``.
     """
     events = ijson.parse(stream, use_float=True)
     documents: list[dict] = []

@@ -7,6 +7,7 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
 from batches.models import MediaFile
+from clams_apps.metadata import identifier_label, split_identifier
 from findings.models import MmifSummary
 from findings.reader import MmifReadError, summarise
 from runs.models import Run, Status, StepRun
@@ -40,6 +41,24 @@ def run_sources(run: Run, steps: list[StepRun]) -> list[Source]:
             label = f"Step {step.position} ({step.app_name}): error MMIF"
             sources.append(Source(f"step-{step.position}-error", label, step.error_mmif.name))
     return sources
+
+
+def app_names(steps: list[StepRun]) -> dict[str, str]:
+    """The name in the metadata of each step's app (loaded with the steps), by its identifier without the version."""
+    names = {}
+    for step in steps:
+        metadata = step.app.metadata if step.app else {}
+        if metadata.get("identifier") and metadata.get("name"):
+            names[split_identifier(str(metadata["identifier"]))[0]] = str(metadata["name"])
+    return names
+
+
+def shown_app(identifier: str, names: dict[str, str]) -> dict:
+    """How the viewer names the app that made a view: the name in its metadata (``app_names``) or else the
+    short name in its identifier, as ``app_label``; and the version in its identifier, "" when it has none
+    or clams-python could not tell it."""
+    base, version = split_identifier(identifier)
+    return {"app_label": names.get(base) or identifier_label(identifier), "version": version}
 
 
 def mmif_summary(name: str) -> MmifSummary:
@@ -104,7 +123,7 @@ def label_counts(summary: MmifSummary) -> dict[tuple[str, str, str], int]:
     (any version) add up, so two runs compare app by app."""
     counts: dict[tuple[str, str, str], int] = defaultdict(int)
     for view in summary.views:
-        app = view.get("app_name") or view["id"]
+        app = split_identifier(view.get("app", ""))[0] or view["id"]
         for kind, count in view.get("counts", {}).items():
             counts[(app, kind, "")] += count
             for label, labelled in view.get("labels", {}).get(kind, {}).items():

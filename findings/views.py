@@ -28,19 +28,19 @@ def page_number(value) -> int:
         return 1
 
 
-def timeline(summary) -> dict:
-    """What the page's script draws: the media's length and one lane per view."""
+def timeline(summary, views: list[dict]) -> dict:
+    """What the page's script draws: the media's length and one lane per view (``views``, named as shown)."""
     return {
         "duration": summary.duration,
         "lanes": [
             {
                 "view": view["id"],
-                "app": view.get("app_label") or view["id"],
+                "app": view["app_label"] or view["id"],
                 "bars": view.get("bars", []),
                 "labels": view.get("bar_labels", []),
                 "merged": view.get("merged", False),
             }
-            for view in summary.views
+            for view in views
         ],
     }
 
@@ -49,7 +49,8 @@ def timeline(summary) -> dict:
 def run_findings(request, pk: int):
     """What the apps found in one of the run's MMIF: its views, a page of one view's annotations, a timeline."""
     run = get_object_or_404(Run.objects.select_related("batch", "media_file"), pk=pk)
-    sources = run_sources(run, list(run.steps.all()))
+    steps = list(run.steps.select_related("app"))
+    sources = run_sources(run, steps)
     context = {
         **admin.site.each_context(request),
         "title": f"What the apps found in {run.media_file.guid}",
@@ -69,9 +70,13 @@ def run_findings(request, pk: int):
     except FindingsError as exc:
         context.update(source=source, problem=str(exc))
         return render(request, "findings/run_findings.html", context)
-    views = [{**view, "new": view["id"] in source.new_view_ids} for view in summary.views]
+    names = selectors.app_names(steps)
+    views = [
+        {**view, **selectors.shown_app(view["app"], names), "new": view["id"] in source.new_view_ids}
+        for view in summary.views
+    ]
     view = summary.view(request.GET.get("view", "")) or next((v for v in views if v["total"]), None)
-    context.update(source=source, summary=summary, views=views, view=view, timeline=timeline(summary))
+    context.update(source=source, summary=summary, views=views, view=view, timeline=timeline(summary, views))
     context["player_url"], context["player_problem"] = player_source(run.media_file)
     if view is not None:
         context.update(annotations_of(view, summary, source, request.GET))

@@ -1,10 +1,12 @@
-"""Can a step run its app with these parameters (errors), and does every step get the input types it needs
-(warnings, not errors: metadata can lag)?"""
+"""Can a step run its app with these parameters (errors), and does every step get the input types it needs, in
+a MMIF version it reads (warnings, not errors: metadata can lag)?"""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from clams_apps.metadata import MMIF_DOCUMENT_TYPES, short_type_name
+import mmif
+
+from clams_apps.metadata import MMIF_DOCUMENT_TYPES, mmif_release, short_type_name
 from clams_apps.models import ClamsApp
 from clams_apps.parameters import validate_parameters
 from pipelines.models import Pipeline, PipelineStep
@@ -71,8 +73,34 @@ def type_check(steps: Iterable[PipelineStep], available_types: set[str]) -> list
     return warnings
 
 
+def version_check(steps: Sequence[PipelineStep], source_version: str = mmif.__specver__) -> list[str]:
+    """Warnings, as sentences, for steps whose app was built for an older MMIF release than the one it is sent.
+
+    A step is sent what the step before it writes (the first step, Chowda's source MMIF, of ``source_version``).
+    An app passes on the version it was given, or writes its own when that is newer. Releases are compared by
+    major and minor version, as clams-python does: a patch release reads the same MMIF. An app whose metadata
+    (or whose ``mmif_version``) Chowda cannot read is not checked, and taken to pass on what it is sent.
+    """
+    sent, sent_by = source_version, "Chowda sends it"
+    warnings = []
+    for step in steps:
+        metadata = step.app.app_metadata
+        built_for = mmif_release(metadata.mmif_version) if metadata else None
+        release = mmif_release(sent)
+        if built_for is not None and release is not None and built_for < release:
+            warnings.append(
+                f"Step {step.position} ({step.app.name}) is built for MMIF {metadata.mmif_version}, but {sent_by} "
+                f"MMIF {sent}: the app may not read it, and may answer an empty view without saying why. Use a "
+                f"release of the app built for MMIF {release[0]}.{release[1]} or later."
+            )
+        if built_for is not None and (release is None or built_for > release):
+            sent = metadata.mmif_version
+        sent_by = f"step {step.position} ({step.app.name}) writes"
+    return warnings
+
+
 def pipeline_warnings(pipeline: Pipeline) -> list[str]:
-    """The type-check warnings for a saved pipeline, against the media of the batches that use it.
+    """The type-check and MMIF version warnings for a saved pipeline, against the media of the batches that use it.
 
     While no batch using the pipeline has media files, every document type counts as available, so only
     problems between steps are reported. Runs two queries (media document types, steps with their apps).
@@ -84,4 +112,5 @@ def pipeline_warnings(pipeline: Pipeline) -> list[str]:
     if not document_types:
         document_types = set(MMIF_DOCUMENT_TYPES)
     available = {short_type_name(str(MMIF_DOCUMENT_TYPES[document_type])) for document_type in document_types}
-    return type_check(pipeline.steps.select_related("app").order_by("position"), available)
+    steps = list(pipeline.steps.select_related("app").order_by("position"))
+    return type_check(steps, available) + version_check(steps)

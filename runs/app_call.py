@@ -60,11 +60,14 @@ def post_mmif(
     query: list[tuple[str, str]],
     known_view_ids: set[str],
     answer_as_kept: Callable[[Iterable[bytes]], Iterable[bytes]] | None = None,
+    required_inputs: tuple[tuple[str, ...], ...] | None = None,
 ) -> Answer:
     """POST the MMIF to the app and classify its answer. Never raises for anything the app does.
 
     ``answer_as_kept`` rewrites the answer's bytes as they arrive (a staged copy's location back to the media
-    file's own: runs/staging.py), before it is checked and kept.
+    file's own: runs/staging.py), before it is checked and kept. ``required_inputs``: the input types the app
+    declares (``AppMetadata.required_inputs``), for the summary to tell whether an app that added nothing had
+    what it reads (``mmif_check.summarise``).
     """
     who = f"App '{app_name}' at {endpoint}"
     try:
@@ -115,7 +118,7 @@ def post_mmif(
             http_status=status,
             duration=duration,
         )
-    answer = _read_mmif(who, status, body, known_view_ids)
+    answer = _read_mmif(who, status, body, known_view_ids, required_inputs)
     answer.http_status, answer.duration = status, duration
     return answer
 
@@ -144,7 +147,9 @@ def _contents(body: IO[bytes]):
         yield mapped
 
 
-def _read_mmif(who: str, status: int, body: IO[bytes], known_view_ids: set[str]) -> Answer:
+def _read_mmif(
+    who: str, status: int, body: IO[bytes], known_view_ids: set[str], required_inputs: tuple | None = None
+) -> Answer:
     with _contents(body) as contents:
         try:
             answer = mmif_check.check(contents)
@@ -172,7 +177,8 @@ def _read_mmif(who: str, status: int, body: IO[bytes], known_view_ids: set[str])
     if not new_views:
         return Answer("failed", f"{who} answered MMIF without adding a view: it did no work on this file.")
     body.seek(0)
-    return Answer("succeeded", body=body, summary=mmif_check.summarise(views, new_views))
+    summary = mmif_check.summarise(views, new_views, documents=answer.documents, required_inputs=required_inputs)
+    return Answer("succeeded", body=body, summary=summary)
 
 
 def _not_json(who: str, status: int, raw: bytes) -> Answer:

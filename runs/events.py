@@ -74,6 +74,8 @@ def step_state(step) -> dict:
         "started_at": step.started_at.isoformat() if step.started_at else None,
         "finished_at": step.finished_at.isoformat() if step.finished_at else None,
         "counts": annotation_counts(step.summary),
+        # Succeeded, but the app added no annotation though its input had what it reads (runs/mmif_check.py).
+        "found_nothing": bool((step.summary or {}).get("found_nothing")),
     }
 
 

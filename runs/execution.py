@@ -109,6 +109,7 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
                 query=query_params(None, step.parameters),
                 known_view_ids=known_view_ids,
                 answer_as_kept=swap.answer if swap else None,
+                required_inputs=app.app_metadata.required_inputs if app.app_metadata else None,
             )
     finally:
         _release(app, holder, answer)

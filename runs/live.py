@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from batches.models import Batch
+from clams_apps.metadata import identifier_label, split_identifier
 from clams_apps.models import ClamsApp
 from runs.estimates import Expectations
 from runs.events import current_seq, step_state
@@ -20,6 +21,10 @@ from runs.progress import MAX_ASKED, progress_path, reported_progress
 from runs.selectors import batch_counts
 
 PAGE_SIZE = 50
+FOUND_NOTHING = (
+    "The app succeeded but found nothing: it added no annotation, though its input had what it reads. An app built "
+    "for an older MMIF version than it was sent does this too: check the pipeline's warnings, then the file."
+)
 NOT_STARTED = "not_started"
 ROW_FILTERS = [NOT_STARTED, *(s.value for s in Status if s != Status.SKIPPED)]
 
@@ -242,8 +247,8 @@ def run_snapshot(run: Run) -> dict:
             for kind, stored in [("input", step.input_mmif), ("output", step.output_mmif), ("error", step.error_mmif)]
             if stored
         }
-        views = step.summary.get("views", [])
         metadata = step.app.metadata if step.app else {}
+        views = view_names(step.summary.get("views", []), metadata)
         expected = expectations.expected(
             step.app_id,
             step.app_version or str(metadata.get("app_version") or ""),
@@ -260,6 +265,7 @@ def run_snapshot(run: Run) -> dict:
                 "stack_trace": step.stack_trace,
                 "links": links,
                 "views": views,
+                "notice": FOUND_NOTHING if step.summary.get("found_nothing") else "",
                 "expected": expected.seconds if expected else None,
                 "expected_basis": expected.basis if expected else None,
                 "reported": reported,
@@ -281,6 +287,22 @@ def run_snapshot(run: Run) -> dict:
         "final_mmif": reverse("runs:run_mmif", args=[run.pk]) if run.final_mmif else None,
         "steps": steps,
     }
+
+
+def view_names(views: list[dict], metadata: dict) -> list[dict]:
+    """The views of a step's summary, each with the ``name`` to show for its app: the name in the step's app
+    metadata when the view is that app's (whatever the versions), else the short name in its identifier."""
+    own = split_identifier(str(metadata.get("identifier") or ""))[0]
+    name = str(metadata.get("name") or "")
+    return [
+        {
+            **view,
+            "name": name
+            if name and split_identifier(view.get("app", ""))[0] == own
+            else identifier_label(view.get("app", "")) or "an app without an identifier",
+        }
+        for view in views
+    ]
 
 
 def filter_choices() -> list[tuple[str, str]]:

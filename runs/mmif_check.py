@@ -112,9 +112,22 @@ def error_of(view: View) -> ViewError | None:
     return None if error is UNSET else error
 
 
-def summarise(views: list[View], new_views: list[View]) -> dict:
-    """What the app added: per new view its app, annotation counts by type and warnings; and every view id."""
-    return {
+def summarise(
+    views: list[View],
+    new_views: list[View],
+    *,
+    documents: list[Annotation] = (),
+    required_inputs: tuple[tuple[str, ...], ...] | None = None,
+) -> dict:
+    """What the app added: per new view its app, annotation counts by type and warnings; and every view id.
+
+    ``required_inputs`` are the short type names the app declares it needs (``AppMetadata.required_inputs``;
+    None when its metadata is unknown). When the app added no annotation at all although the input held every
+    one of them, among the answer's ``documents`` or in earlier views, the summary says
+    ``"found_nothing": True``: the app succeeded and found nothing, which an app that cannot read this MMIF's
+    version also does.
+    """
+    summary = {
         "views": [
             {
                 "id": view.id,
@@ -126,6 +139,23 @@ def summarise(views: list[View], new_views: list[View]) -> dict:
         ],
         "view_ids": [view.id for view in views],
     }
+    if (
+        required_inputs is not None
+        and not any(view.annotations for view in new_views)
+        and _had_inputs(views, new_views, documents, required_inputs)
+    ):
+        summary["found_nothing"] = True
+    return summary
+
+
+def _had_inputs(views, new_views, documents, required_inputs) -> bool:
+    """Whether the MMIF the app was sent held one of each required input's types."""
+    new_ids = {view.id for view in new_views}
+    present = {short_type_name(document.type) for document in documents}
+    for view in views:
+        if view.id not in new_ids:
+            present.update(short_type_name(a.type) for a in view.annotations)
+    return all(present.intersection(alternatives) for alternatives in required_inputs)
 
 
 def _counts(view: View) -> dict[str, int]:

@@ -134,6 +134,9 @@ class StepRun(models.Model):
     duration = models.FloatField(null=True, blank=True, help_text="Seconds the app took to answer.")
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     error_message = models.TextField(blank=True)
+    # Failed before its app was called: the media file could not be fetched into the scratch folder. Not the
+    # app's failure, so app statistics count it apart.
+    staging_failed = models.BooleanField(default=False)
     stack_trace = models.TextField(blank=True)
     input_mmif = models.FileField(max_length=500, blank=True)
     output_mmif = models.FileField(max_length=500, blank=True)

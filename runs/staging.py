@@ -74,7 +74,7 @@ def prepare(step: StepRun, token: int) -> Staged:
     try:
         relative = stage(run.media_file)
     except StagingFailed as exc:
-        transitions.step_fail(step, token, str(exc))
+        transitions.step_fail(step, token, str(exc), staging_failed=True)
         return Staged(ready=False, failed=True)
     except NoRoom as exc:
         logger.info("Run %s waits to stage its media file: %s", run.pk, exc)

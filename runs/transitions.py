@@ -174,9 +174,11 @@ def step_fail(
     duration: float | None = None,
     stack_trace: str = "",
     error_name: str = "",
+    staging_failed: bool = False,
 ) -> bool:
     """Record the failure; the later steps are skipped and the run fails (unless it was cancelled already).
 
+    ``staging_failed``: the media file could not be fetched, so the app was never called.
     False, changing nothing, if the run was sent again meanwhile.
     """
     now = timezone.now()
@@ -193,6 +195,8 @@ def step_fail(
             error_message=message,
             stack_trace=stack_trace,
             error_mmif=error_name,
+            staging_failed=staging_failed,
+            app_version=step.app_version or _app_version(step),  # also when the app was never called
         )
         if not recorded:
             return False

@@ -100,6 +100,34 @@ class OcrOnImages(ClamsApp):
         return mmif
 
 
+class ToneDetector(ClamsApp):
+    """Built as app-tonedetection v1.0 was: for MMIF 1.0, and run from a source checkout, so clams-python cannot tell
+    its version ("unresolvable"). Takes audio; finds tones only in MMIF of its own release and, like the real app on
+    an old SDK, answers an empty view, without a warning, for any other."""
+
+    def _appmetadata(self):
+        metadata = AppMetadata(
+            name="Test Tones",
+            description="Finds tones in audio.",
+            app_license="MIT",
+            identifier="http://apps.chowda.test/tones",
+            url="http://apps.chowda.test/tones",
+            mmif_version="1.0.4",
+        )
+        metadata.add_input(DocumentTypes.AudioDocument)
+        metadata.add_output(AnnotationTypes.TimeFrame, frameType="tone")
+        return metadata
+
+    def _annotate(self, mmif, **parameters):
+        view = mmif.new_view()
+        self.sign_view(view, parameters)
+        view.new_contain(AnnotationTypes.TimeFrame, timeUnit="milliseconds")
+        release = str(mmif.metadata.mmif).rstrip("/").rsplit("/", 1)[-1]
+        if release.split(".")[:2] == self.metadata.mmif_version.split(".")[:2]:
+            view.new_annotation(AnnotationTypes.TimeFrame, start=0, end=1000, frameType="tone")
+        return mmif
+
+
 @dataclass
 class ServedApp:
     url: str

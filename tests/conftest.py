@@ -56,6 +56,12 @@ def ocr(db):
 
 
 @pytest.fixture
+def tones(db):
+    """An app built for MMIF 1.0.4, as app-tonedetection v1.0 is."""
+    return registered_test_app(clams_test_apps.ToneDetector, "Test Tones")
+
+
+@pytest.fixture
 def unreachable_url():
     """A loopback URL where nothing listens."""
     with socket.socket() as sock:
@@ -230,6 +236,7 @@ def runner_apps():
         "not_json": apps.static_answer(b"<html>Hello</html>", "text/html"),
         "not_mmif": apps.static_answer(b'{"documents": "none"}'),
         "lazy": apps.echo_unchanged,
+        "tones": apps.tones_wsgi(),
     }
     served, behaviours = {}, {}
     for name, wsgi_app in specs.items():

@@ -169,3 +169,10 @@ def echo_unchanged(environ, start_response):
 
 def tagger_wsgi(name: str, **kwargs):
     return Restifier(Tagger(name, **kwargs)).flask_app
+
+
+def tones_wsgi():
+    """The tone detector of tests/clams_test_apps.py: built for MMIF 1.0, of unknown version; finds nothing in 1.2."""
+    from tests.clams_test_apps import ToneDetector
+
+    return Restifier(ToneDetector()).flask_app

@@ -11,7 +11,6 @@ from findings.reader import (
     OTHER_LABELS,
     MmifReadError,
     annotation_page,
-    app_version,
     short_type,
     summarise,
     time_unit,
@@ -46,12 +45,9 @@ def frame(view_id, n, start, end, **properties):
     return {"@type": TIME_FRAME, "properties": {"id": f"{view_id}:tf_{n}", "start": start, "end": end, **properties}}
 
 
-def test_it_names_types_apps_and_units_the_way_a_curator_reads_them():
+def test_it_names_types_and_units_the_way_a_curator_reads_them():
     assert short_type(TIME_FRAME) == "TimeFrame"
     assert short_type("http://mmif.clams.ai/vocabulary/Annotation") == "Annotation"
-    assert app_version(SEGMENTER) == "v1"
-    assert app_version("http://apps.example/whisper/1.2") == "1.2"
-    assert app_version("http://apps.example/whisper") == ""
     assert [time_unit(u) for u in ("ms", "milliseconds", "seconds", "s", "frames", "frame")] == [
         "milliseconds",
         "milliseconds",
@@ -62,7 +58,7 @@ def test_it_names_types_apps_and_units_the_way_a_curator_reads_them():
     ]
 
 
-def test_it_summarises_each_view_with_app_version_parameters_counts_labels_and_warnings():
+def test_it_summarises_each_view_with_app_parameters_counts_labels_and_warnings():
     views = [
         view(
             "v_0",
@@ -83,11 +79,7 @@ def test_it_summarises_each_view_with_app_version_parameters_counts_labels_and_w
     summary = summarise(stream(views))
 
     first, second, third = summary["views"]
-    assert (first["id"], first["app_name"], first["version"]) == (
-        "v_0",
-        "http://apps.chowda.example/demo-segmenter",
-        "v1",
-    )
+    assert (first["id"], first["app"]) == ("v_0", SEGMENTER)
     assert first["parameters"] == {"threshold": 0.02}
     assert first["counts"] == {"TimeFrame": 4}
     assert first["labels"] == {"TimeFrame": {"sound": 2, "silence": 2}}

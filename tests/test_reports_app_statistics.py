@@ -50,7 +50,7 @@ def test_each_app_version_has_its_counts_rate_error_kinds_and_durations():
     assert v10.p95 == 18.0
     assert (v10.last_day, v10.last_week) == (18, 18)
     assert (v11.version, v11.last_day, v11.last_week) == ("v11", 0, 2)
-    assert v10.days[-1][1:] == (18, 2)
+    assert v10.days[-1][1:] == (18, 0, 2)  # succeeded, found nothing, failed
 
 
 def test_percentile_is_the_nearest_rank():

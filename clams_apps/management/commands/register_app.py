@@ -21,7 +21,8 @@ class Command(BaseCommand):
             problems = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
             raise CommandError(f"The app cannot be registered: {problems}") from None
         metadata = app.app_metadata
+        version = metadata.version or "version unknown"
         self.stdout.write(
-            f"Registered {app.name!r} (#{app.pk}) at {app.endpoint}: {metadata.identifier} {metadata.version}, "
+            f"Registered {app.name!r} (#{app.pk}) at {app.endpoint}: {metadata.identifier} {version}, "
             f"{len(metadata.parameters)} parameters."
         )

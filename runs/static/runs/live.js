@@ -92,6 +92,8 @@
       const status = step ? step.status : "queued";
       const cell = el("td", {class: "step status-" + status, "data-status": status, "data-position": column.position},
         el("span", {title: status, text: ICONS[status] + " " + status}));
+      if (step && step.found_nothing) cell.append(el("span", {class: "status-cancelled", text: ", found nothing",
+        title: "The app added no annotation, though its input had what it reads."}));
       if (step && step.duration !== null) cell.append(" " + seconds(step.duration));
       if (step && status === "running") cell.append(stepProgress(step, step.expected || column.expected));
       if (step && step.attempts > 1) cell.append(` (${step.attempts} attempts)`);
@@ -244,6 +246,13 @@
       document.getElementById("run-error").textContent = state.error || "";
       const final = document.getElementById("final-mmif");
       final.replaceChildren(state.final_mmif ? el("a", {href: state.final_mmif, text: `${state.guid}.mmif`}) : "—");
+      // Deliverables are made from the final MMIF: offered only once there is one.
+      document.getElementById("deliverables-links").hidden = !state.final_mmif;
+      const none = document.getElementById("no-deliverables");
+      none.hidden = Boolean(state.final_mmif);
+      none.textContent = ["failed", "cancelled"].includes(state.status)
+        ? "None: the run did not succeed, so it has no final MMIF to make them from."
+        : "None yet: they are made from the final MMIF once the run succeeds.";
       const starts = state.steps.map((s) => s.started_at).filter(Boolean).map(Date.parse);
       const ends = state.steps.map((s) => s.finished_at || (s.started_at && new Date().toISOString()))
         .filter(Boolean).map(Date.parse);
@@ -258,22 +267,24 @@
             title: `${step.started_at} → ${step.finished_at || "now"}`}));
         }
         const links = Object.entries(step.links).map(([kind, href]) => el("a", {href, text: kind + " "}));
-        const views = step.views.map((view) => el("div", {},
-          `${view.app}: ` + (Object.entries(view.annotations).map(([t, n]) => `${n} ${t}`).join(", ") || "no annotations"),
+        const views = step.views.map((view) => el("div", {title: view.app},
+          `${view.name}: ` + (Object.entries(view.annotations).map(([t, n]) => `${n} ${t}`).join(", ") || "no annotations"),
           view.warnings.length ? el("div", {class: "status-cancelled", text: "warnings: " + view.warnings.join("; ")}) : null));
         const error = step.error ? el("div", {class: "status-failed step-detail", text: step.error}) : null;
+        const notice = step.notice ? el("div", {class: "status-cancelled step-detail found-nothing", text: step.notice}) : null;
         const trace = step.stack_trace
           ? el("details", {}, el("summary", {text: "stack trace"}), el("pre", {class: "trace", text: step.stack_trace}))
           : null;
         return el("tr", {"data-position": step.position, "data-status": step.status},
           el("td", {text: `${step.position}. ${step.app}`}),
           el("td", {class: "status-" + step.status}, ICONS[step.status] + " " + step.status,
+            step.found_nothing ? el("span", {class: "status-cancelled", text: ", found nothing"}) : null,
             step.status === "running" ? stepProgress(step, step.expected) : null),
           el("td", {text: String(step.attempts) + (step.interruptions ? ` (${step.interruptions} interrupted)` : "")}),
           el("td", {text: seconds(step.duration)}),
           el("td", {}, bar),
           el("td", {}, ...links),
-          el("td", {}, error, trace, ...views));
+          el("td", {}, error, notice, trace, ...views));
       }));
     }
 
