@@ -132,11 +132,20 @@ def webhook_post(url: str, payload: bytes, *, event: str, delivery: str) -> str:
         "X-Chowda-Signature": signature(payload, secret),
     }
     try:
-        response = requests.post(url, data=payload, headers=headers, timeout=settings.WEBHOOK_TIMEOUT)
+        # Not followed: a redirect would take the signed body past the URL check above, to any address.
+        response = requests.post(
+            url, data=payload, headers=headers, timeout=settings.WEBHOOK_TIMEOUT, allow_redirects=False
+        )
     except requests.RequestException as exc:
         return f"{url} could not be reached ({exc.__class__.__name__})"
     if 200 <= response.status_code < 300:
         return ""
+    if response.is_redirect:
+        return (
+            f"{url} answered HTTP {response.status_code}, redirecting to "
+            f"{response.headers.get('Location', 'nowhere')}, and Chowda does not follow a webhook's redirects "
+            "(set the webhook URL to the address it redirects to)"
+        )
     return f"{url} answered HTTP {response.status_code}"
 
 
