@@ -5,7 +5,6 @@ Captions come from the TextDocuments that an app aligned to TimeFrames (a transc
 times); when no app did, from the labelled TimeFrames themselves (a segmenter's "sound" and "silence").
 """
 
-import csv
 import io
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ from mmif import AnnotationTypes, DocumentTypes, Mmif
 from mmif.serialize.annotation import Annotation, Document
 from mmif.serialize.view import View
 
+from chowda_site import spreadsheets
 from chowda_site.refusals import Refused
 
 # The deliverables by name: what the file is called after the GUID, and its content type.
@@ -200,7 +200,7 @@ def transcript(mmif: Mmif) -> str:
 
 def timeframes_csv(frames: list[Frame]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheets.writer(out)
     writer.writerow(["start", "end", "label", "app"])
     for frame in frames:
         writer.writerow([f"{frame.start:.3f}", f"{frame.end:.3f}", frame.label, frame.app])

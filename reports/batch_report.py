@@ -6,13 +6,13 @@ memory and a constant number of queries per page; nothing reads a MMIF file (the
 the summary each step stored when the app answered).
 """
 
-import csv
 from collections.abc import AsyncIterator, Iterator
 
 from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
 
 from batches.models import Batch
+from chowda_site import spreadsheets
 from runs.models import Run, StepRun
 
 PAGE_SIZE = 1000
@@ -157,7 +157,7 @@ class _Lines:
 
 def _header_text(columns: list[dict]) -> str:
     lines = _Lines()
-    csv.writer(lines).writerow(csv_header(columns))
+    spreadsheets.writer(lines).writerow(csv_header(columns))
     return lines.take()
 
 
@@ -165,7 +165,7 @@ def _page_text(batch: Batch, columns: list[dict], after: int, size: int) -> tupl
     """One page of the CSV as text (three queries), and the ``after`` of the next page."""
     rows, next_after = report_page(batch, after=after, size=size)
     lines = _Lines()
-    writer = csv.writer(lines)
+    writer = spreadsheets.writer(lines)
     for row in rows:
         writer.writerow(csv_record(row, columns))
     return lines.take(), next_after
