@@ -1,5 +1,5 @@
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,6 +19,12 @@ def validate_guid(value: str) -> None:
 
 def validate_location(value: str) -> None:
     parts = urlsplit(value or "")
+    if "\x00" in value or "\x00" in unquote(parts.path):
+        raise ValidationError(
+            "%(value)r contains a NUL character (written \\x00 or %%00), which no file name or URL may hold: "
+            "correct the location.",
+            params={"value": value},
+        )
     if parts.scheme == "file":
         if not parts.path.startswith("/"):
             raise ValidationError(

@@ -74,7 +74,10 @@ def check_media_url(url: str) -> None:
 def check_media_path(location: str) -> str:
     """The real path of a file:// ``location`` a worker may read; raises UrlRefused, with a sentence, if it is
     not under one of ``CHOWDA_MEDIA_FILE_ROOTS`` (symlinks followed, so a link cannot lead out)."""
-    path = os.path.realpath(unquote(urlsplit(location).path))
+    path = unquote(urlsplit(location).path)
+    if "\x00" in path:
+        raise UrlRefused("the location contains a NUL character, which no file has: correct the location")
+    path = os.path.realpath(path)
     for root in settings.MEDIA_FILE_ROOTS:
         real_root = os.path.realpath(root)
         if os.path.commonpath([path, real_root]) == real_root:

@@ -42,6 +42,10 @@ def served_path(media_file: MediaFile) -> Path:
     root = served_root()
     if root is None:
         raise MediaRefused(403, "Chowda serves no media files: set CHOWDA_SERVED_MEDIA_ROOT to the media folder.")
+    if "\x00" in unquote(parts.path):  # a record from before imports refused it
+        raise MediaRefused(
+            404, f"The location of {media_file.guid} contains a NUL character, which no file has: correct its location."
+        )
     try:
         path = Path(unquote(parts.path)).resolve(strict=True)
     except (OSError, RuntimeError):
