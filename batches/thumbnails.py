@@ -1,11 +1,11 @@
 """Thumbnails of media files: a small still of a video or an image, a waveform strip of audio.
 
-Made by background jobs (batches/background.py, background/), never during a run. Images are
-read with Pillow; video and audio are decoded by the ffmpeg binary inside the imageio-ffmpeg wheel, which
-reads file paths and http(s) URLs itself (s3:// locations are handed to it as a presigned URL). A
-location is checked first as staging checks it (clams_apps/url_policy.py): a path must lie under
-CHOWDA_MEDIA_FILE_ROOTS, a URL's host must be one that can hold media; ffmpeg follows the redirects of
-a URL that passed.
+Made by background jobs (batches/background.py, background/), never during a run. Images are read with
+Pillow; video and audio are decoded by the ffmpeg binary inside the imageio-ffmpeg wheel. A location is
+checked first as staging checks it (clams_apps/url_policy.py): a path must lie under
+CHOWDA_MEDIA_FILE_ROOTS; an http(s) URL's redirects are followed by Chowda, each hop checked, and ffmpeg
+gets the last one with ``-max_redirects 0``, so it never follows a redirect the policy has not seen; an
+s3:// location is handed to it as a presigned URL, which no message or log ever shows.
 """
 
 import io
@@ -14,6 +14,7 @@ from array import array
 from urllib.parse import urlsplit
 
 import imageio_ffmpeg
+import requests
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -21,7 +22,7 @@ from PIL import Image, ImageDraw
 
 from batches.models import DocumentType, MediaFile
 from batches.s3 import s3_media
-from clams_apps.url_policy import UrlRefused, check_media_path, check_media_url, media_request
+from clams_apps.url_policy import UrlRefused, check_media_path, media_request
 
 SIZE = (160, 90)
 WAVE_SIZE = (320, 48)
@@ -38,12 +39,13 @@ def media_thumbnail_make(media_file: MediaFile) -> bool:
 
     Raises ThumbnailFailed with a sentence when the media cannot be read or decoded.
     """
+    location = media_file.location
     if media_file.document_type == DocumentType.IMAGE:
-        png = _image_still(media_file.location)
+        png = _image_still(location)
     elif media_file.document_type == DocumentType.VIDEO:
-        png = _video_still(_readable(media_file.location))
+        png = _video_still(_readable(location), location)
     elif media_file.document_type == DocumentType.AUDIO:
-        png = _waveform(_readable(media_file.location))
+        png = _waveform(_readable(location), location)
     else:
         return False
     if media_file.thumbnail:
@@ -54,7 +56,8 @@ def media_thumbnail_make(media_file: MediaFile) -> bool:
 
 
 def _readable(location: str) -> str:
-    """What ffmpeg can open: a path, an http(s) URL, or a presigned URL for s3://."""
+    """What ffmpeg may open: a checked path, the last URL of a checked chain of redirects, or a presigned URL for
+    s3://. Raises ThumbnailFailed with a sentence that names ``location`` (never a presigned URL)."""
     parts = urlsplit(location)
     if parts.scheme == "s3":
         client, where = s3_media(location)
@@ -62,27 +65,47 @@ def _readable(location: str) -> str:
     try:
         if parts.scheme == "file":
             return check_media_path(location)
-        check_media_url(location)
+        return _last_hop(location)
     except UrlRefused as exc:
         raise ThumbnailFailed(f"Could not read the media at {location}: {exc}.") from None
-    return location
+    except requests.RequestException as exc:
+        raise ThumbnailFailed(
+            f"Could not read the media at {location}: the server cannot be reached ({exc.__class__.__name__})."
+        ) from None
 
 
-def _ffmpeg(source: str, *arguments: str) -> bytes:
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", source, *arguments, "-"]
-    done = subprocess.run(command, capture_output=True, timeout=600, check=False)
+def _last_hop(url: str) -> str:
+    """The URL the server finally answers from, every redirect checked by the media policy on the way."""
+    response = media_request("HEAD", url, timeout=settings.STAGING_TIMEOUT)
+    if response.status_code == 405:  # no HEAD here: ask for the start of the file instead
+        response = media_request("GET", url, timeout=settings.STAGING_TIMEOUT, stream=True)
+        response.close()
+    if response.status_code >= 400:
+        raise ThumbnailFailed(f"Could not read the media at {url}: the server answered HTTP {response.status_code}.")
+    return response.url
+
+
+def _ffmpeg(source: str, location: str, *arguments: str) -> bytes:
+    """ffmpeg's output for ``source`` (what ``_readable`` made of ``location``, which messages name)."""
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error"]
+    if urlsplit(source).scheme in ("http", "https"):
+        command += ["-max_redirects", "0"]
+    done = subprocess.run([*command, "-i", source, *arguments, "-"], capture_output=True, timeout=600, check=False)
     if done.returncode != 0:
-        raise ThumbnailFailed(f"ffmpeg could not decode {source}: {done.stderr.decode(errors='replace')[-300:]}")
+        said = done.stderr.decode(errors="replace").replace(source, location)[-300:]
+        raise ThumbnailFailed(f"ffmpeg could not decode {location}: {said}")
     return done.stdout
 
 
-def _video_still(source: str) -> bytes:
+def _video_still(source: str, location: str) -> bytes:
     scale = f"scale={SIZE[0]}:-2"
     for seek in ("1", "0"):  # a second in, past a black first frame; from the start if it is shorter
-        png = _ffmpeg(source, "-ss", seek, "-frames:v", "1", "-vf", scale, "-f", "image2pipe", "-vcodec", "png")
+        png = _ffmpeg(
+            source, location, "-ss", seek, "-frames:v", "1", "-vf", scale, "-f", "image2pipe", "-vcodec", "png"
+        )
         if png:
             return png
-    raise ThumbnailFailed(f"{source} has no video frame to show.")
+    raise ThumbnailFailed(f"{location} has no video frame to show.")
 
 
 def _image_still(location: str) -> bytes:
@@ -106,8 +129,8 @@ def _image_still(location: str) -> bytes:
     return out.getvalue()
 
 
-def _waveform(source: str) -> bytes:
-    pcm = array("h", _ffmpeg(source, "-ac", "1", "-ar", str(WAVE_RATE), "-f", "s16le"))
+def _waveform(source: str, location: str) -> bytes:
+    pcm = array("h", _ffmpeg(source, location, "-ac", "1", "-ar", str(WAVE_RATE), "-f", "s16le"))
     width, height = WAVE_SIZE
     image = Image.new("RGB", WAVE_SIZE, "white")
     draw = ImageDraw.Draw(image)
