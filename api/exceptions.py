@@ -8,6 +8,7 @@ from collections import Counter
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.db.models import ProtectedError
 from django.utils.text import get_text_list
 from rest_framework import exceptions, status
@@ -31,6 +32,17 @@ class RequestTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+class Unavailable(exceptions.APIException):
+    """Chowda's own database cannot be reached: nothing the caller did is wrong, and nothing was changed."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = (
+        "Chowda's database cannot be reached right now, so nothing was read or changed; try again in a minute, "
+        "and tell your operator if it lasts."
+    )
+    default_code = "unavailable"
+
+
 def too_large(limit: int) -> RequestTooLarge:
     return RequestTooLarge(
         f"The request body is larger than {limit:,} bytes, the most Chowda accepts; send less at a time "
@@ -52,6 +64,8 @@ def handler(exc, context):
         exc = exceptions.ValidationError(get_error_detail(exc))
     elif isinstance(exc, Refused):  # a service refused, changing nothing: its sentence says why
         exc = Conflict(str(exc))
+    elif isinstance(exc, OperationalError | InterfaceError):
+        exc = Unavailable()
     return exception_handler(exc, context)
 
 

@@ -2,7 +2,7 @@
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -44,8 +44,21 @@ def _workers() -> dict:
 @never_cache
 @require_GET
 def healthz(request):
-    """200 with the state of each part, or 503 naming what is down."""
+    """200 with the state of each part, or 503 naming what is down.
+
+    Anyone (a load balancer, a monitor) gets whether each part is up; why one is down (its error, which may
+    name the database's host or Redis's address) and how many workers answered are for signed-in staff only.
+    """
     checks = {"database": _database(), "redis": _redis()}
     checks["workers"] = _workers() if checks["redis"]["ok"] else {"ok": False, "count": 0, "error": "Redis is down."}
     down = [name for name, check in checks.items() if not check["ok"]]
+    if not _staff(request):
+        checks = {name: {"ok": check["ok"]} for name, check in checks.items()}
     return JsonResponse({"status": "down" if down else "ok", "down": down, **checks}, status=503 if down else 200)
+
+
+def _staff(request) -> bool:
+    try:
+        return bool(request.user.is_authenticated and request.user.is_staff)
+    except DatabaseError:  # the session cannot be read while the database is down: anyone, then
+        return False
