@@ -12,6 +12,7 @@ exclusive lock, so the scratch folder never holds more than CHOWDA_SCRATCH_BUDGE
 does not fit waits, pending, and the dispatcher sends it again later.
 """
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -317,8 +318,16 @@ def _reserve(target: Path, size: int, location: str) -> Path | None:
 
 
 def _usage() -> int:
-    root = Path(settings.SCRATCH_ROOT)
-    return sum(path.stat().st_size for path in root.rglob("*") if path.is_file() and path.name != ".lock")
+    """Bytes in the scratch folder. A copy finished meanwhile (its .part renamed, outside the lock) or swept is
+    counted under the name it had when listed, or not at all: never an error."""
+    used = 0
+    for path in Path(settings.SCRATCH_ROOT).rglob("*"):
+        if path.name == ".lock":
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            if path.is_file():
+                used += path.stat().st_size
+    return used
 
 
 @contextmanager
