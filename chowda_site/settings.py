@@ -264,6 +264,11 @@ WORKER_LOST_AFTER = env.float("CHOWDA_WORKER_LOST_AFTER", default=30.0)
 # A step whose task loses Chowda's own database waits this many seconds for it to answer again, then gives its
 # run back to the dispatcher (or, if it is still down, its message back to the queue).
 DATABASE_WAIT = env.float("CHOWDA_DATABASE_WAIT", default=60.0)
+# An app at its limit gets one run on standby: sent to a worker ahead of time, it takes the app's next free slot
+# the moment a step frees it, so a slow app is never idle between calls (docs/operating.md, "Performance").
+STANDBY = env.bool("CHOWDA_STANDBY", default=True)
+# How long a run on standby waits for its app before it goes back to pending (another takes its place).
+STANDBY_WAIT = env.float("CHOWDA_STANDBY_WAIT", default=60.0)
 # An app's concurrency slot is a lease of this many seconds, renewed by the heartbeat while the call lasts.
 SLOT_LEASE = env.float("CHOWDA_SLOT_LEASE", default=30.0)
 

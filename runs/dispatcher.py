@@ -107,10 +107,11 @@ def send_pending(app_ids: list[int] | None = None, *, full: bool = True) -> int:
         room = _room(limits)
         sent = 0
         for app_id, free in room.free.items():
-            if free > 0 and (full or _none_waiting.get(app_id) != room.pending_version):
+            wants = free > 0 or (settings.STANDBY and app_id not in room.standing_by)
+            if wants and (full or _none_waiting.get(app_id) != room.pending_version):
                 batches = _batches_waiting_for(app_id)
                 if batches:
-                    sent += _fill(app_id, limits[app_id], free, room.epoch, batches)
+                    sent += _fill(app_id, limits[app_id], room, batches)
                 else:
                     _none_waiting[app_id] = room.pending_version
         if full and app_ids is None:
@@ -170,13 +171,14 @@ def send_app_pending(app_id: int) -> int:
         if app_id not in limits:
             return 0
         room = _room(limits)
-        if room.free[app_id] <= 0 or _none_waiting.get(app_id) == room.pending_version:
+        wants = room.free[app_id] > 0 or (settings.STANDBY and app_id not in room.standing_by)
+        if not wants or _none_waiting.get(app_id) == room.pending_version:
             return 0
         batches = _batches_waiting_for(app_id)
         if not batches:
             _none_waiting[app_id] = room.pending_version
             return 0
-        return _fill(app_id, limits[app_id], room.free[app_id], room.epoch, batches)
+        return _fill(app_id, limits[app_id], room, batches)
     except RedisError as exc:
         raise QueueUnavailable(f"The queue (Redis) cannot be reached: {exc}") from None
 
@@ -203,11 +205,19 @@ def _batches_waiting_for(app_id: int) -> list[int]:
         return [batch_id for (batch_id,) in cursor.fetchall()]
 
 
-def _fill(app_id: int, limit: int, free: int, epoch: str, batches: list[int] | None = None) -> int:
-    """Send up to ``free`` runs waiting for the app, each to the batch with the fewest runs in flight (of
-    ``batches``, the batches with runs waiting for it, if the caller knows them)."""
+def _fill(app_id: int, limit: int, room: slots.Room, batches: list[int] | None = None) -> int:
+    """Send runs waiting for the app, each to the batch with the fewest runs in flight (of ``batches``, the batches
+    with runs waiting for it, if the caller knows them): one per free slot, claimed for it, and, once the app is
+    full, one more on standby for its next free slot (runs/slots.py). A slot freed while the app has a run on
+    standby is that run's."""
     batches = _batches_waiting_for(app_id) if batches is None else batches
     if not batches:
+        return 0
+    standby = app_id in room.standing_by
+    free = max(room.free[app_id] - standby, 0)
+    # Beyond the free slots, one run goes on standby for the next slot to free, if none is yet.
+    wanted = free + int(settings.STANDBY and not standby)
+    if not wanted:
         return 0
     in_flight = dict.fromkeys(batches, 0)
     in_flight.update(
@@ -221,32 +231,36 @@ def _fill(app_id: int, limit: int, free: int, epoch: str, batches: list[int] | N
             _sendable()
             .filter(next_app_id=app_id, batch_id=batch_id)
             .order_by("pk")
-            .values_list("pk", flat=True)[: min(free, settings.DISPATCH_WINDOW)]
+            .values_list("pk", flat=True)[: min(wanted, settings.DISPATCH_WINDOW)]
         )
         for batch_id in batches
         if in_flight[batch_id] < settings.DISPATCH_WINDOW
     }
     chosen = []
-    while len(chosen) < free:
+    while len(chosen) < wanted:
         open_batches = [b for b, runs in waiting.items() if runs and in_flight[b] < settings.DISPATCH_WINDOW]
         if not open_batches:
             break
         batch_id = min(open_batches, key=lambda b: (in_flight[b], waiting[b][0]))
         chosen.append(waiting[batch_id].pop(0))
         in_flight[batch_id] += 1
-    granted = slots.reserve(app_id, chosen, limit=limit)
-    launches = _take(granted)
-    slots.unreserve(app_id, list(set(granted) - {launch.run_id for launch in launches}))
-    return _send(launches, epoch)
+    granted = slots.reserve(app_id, chosen[:free], limit=limit)
+    waits = [run_id for run_id in chosen[free:] if slots.stand_by(app_id, run_id)]
+    launches = _take(granted + waits)
+    taken = {launch.run_id for launch in launches}
+    slots.unreserve(app_id, list(set(granted) - taken))
+    for run_id in set(waits) - taken:
+        slots.stand_down(app_id, run_id)
+    return _send(launches, epoch=room.epoch)
 
 
 def _send_unlimited(epoch: str) -> int:
     """Send the runs waiting for an app that is disabled or gone: their task says so, and what to do."""
     unlimited = _sendable().filter(Q(next_app__isnull=True) | Q(next_app__enabled=False))
-    return _send(_take(list(unlimited.order_by("pk").values_list("pk", flat=True)[:100])), epoch)
+    return _send(_take(list(unlimited.order_by("pk").values_list("pk", flat=True)[:100])), epoch=epoch)
 
 
-def _send(launches: list[Launch], epoch: str) -> int:
+def _send(launches: list[Launch], *, epoch: str) -> int:
     if not launches:
         return 0
     sent: list[Launch] = []

@@ -9,9 +9,11 @@ import contextlib
 import json
 import logging
 import random
+import time
 import uuid
 from dataclasses import dataclass
 
+from celery.worker import state as worker_state
 from django.conf import settings
 from django.db import DatabaseError, connection
 from redis import RedisError
@@ -68,10 +70,7 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
         )
         return FREED
     if not app.enabled:
-        transitions.step_fail(
-            step, token, f"App '{app.name}' was disabled, so it was not called; enable it, then use Retry failed."
-        )
-        return FREED
+        return _disabled(step, token, app)
 
     # Media is staged before a run's first step, whatever MMIF it starts from; a retried run checks again, as its
     # copy went when the failed attempt ended. Other steps skip the check: it would cost the hot path a query.
@@ -88,6 +87,13 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
     holder = f"step-{step.pk}-{uuid.uuid4().hex[:12]}"
     try:
         taken = slots.take(app.pk, holder, run_id=run.pk, limit=app.max_concurrency)
+        if not taken and _on_standby(app, holder, run, token):
+            taken = slots.TAKEN_FROM_STANDBY
+        if taken == slots.TAKEN_FROM_STANDBY:
+            app.refresh_from_db()  # sent before the app had room: it may have been changed or disabled since
+            if not app.enabled:
+                _release(app, holder, None)
+                return _disabled(step, token, app)
     except RedisError as exc:
         logger.warning("Redis cannot be reached for app %s's slot (%s): run %s waits for it.", app.pk, exc, run.pk)
         transitions.run_give_back(run.pk, token)
@@ -128,12 +134,43 @@ def _hand_on(app_id: int) -> None:
         )
 
 
+def _disabled(step: StepRun, token: int, app) -> Outcome:
+    transitions.step_fail(
+        step, token, f"App '{app.name}' was disabled, so it was not called; enable it, then use Retry failed."
+    )
+    return FREED
+
+
+# While on standby, how often the task looks whether its run is still to run (a cancel, a recovery).
+STANDBY_LOOK = 1.0
+
+
+def _on_standby(app, holder: str, run: Run, token: int) -> bool:
+    """If the run was sent on standby for its app, wait here for the app's next free slot and take it at once
+    (True); False when it is not on standby, or the run stopped being this task's, or the worker is shutting
+    down, or CHOWDA_STANDBY_WAIT passed (the run then goes back to pending). Raises redis.RedisError."""
+    if not slots.standing_by(app.pk, run.pk):
+        return False
+    deadline = time.monotonic() + settings.STANDBY_WAIT
+    still_ours = Run.objects.filter(pk=run.pk, dispatches=token, status__in=IN_FLIGHT_STATUSES)
+    while time.monotonic() < deadline and not worker_state.should_stop and slots.standing_by(app.pk, run.pk):
+        slots.wait_for_room(app.pk, STANDBY_LOOK)
+        if slots.take(app.pk, holder, run_id=run.pk, limit=app.max_concurrency):
+            return True
+        if not still_ours.exists():
+            break
+    slots.stand_down(app.pk, run.pk)
+    return False
+
+
 def _drop_claim(step: StepRun) -> None:
-    """A run that is no longer to run (cancelled, finished) frees the claim the dispatcher made for it."""
+    """A run that is no longer to run (cancelled, finished, its media not staged) frees the claim the dispatcher
+    made for it, and its place on standby if it had one."""
     if step.app_id is None:
         return
-    with contextlib.suppress(RedisError):  # else the claim runs out by itself within SLOT_LEASE seconds
+    with contextlib.suppress(RedisError):  # else they run out by themselves within SLOT_LEASE / STANDBY_LEASE
         slots.unreserve(step.app_id, [step.run_id])
+        slots.stand_down(step.app_id, step.run_id)
 
 
 def _next_step_app(step: StepRun) -> int | None:

@@ -55,6 +55,7 @@ redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 60)
 return granted
 """
 
+# KEYS: the app's slots, its standby key. ARGV: the task's holder, the run's claim, the limit, the lease, the run.
 TAKE = """
 local now = redis.call('TIME')
 local seconds = tonumber(now[1]) + tonumber(now[2]) / 1000000
@@ -63,6 +64,10 @@ if redis.call('ZREM', KEYS[1], ARGV[2]) == 1 or redis.call('ZSCORE', KEYS[1], AR
         or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
     redis.call('ZADD', KEYS[1], seconds + tonumber(ARGV[4]), ARGV[1])
     redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[4])) + 60)
+    if redis.call('GET', KEYS[2]) == ARGV[5] then
+        redis.call('DEL', KEYS[2])
+        return 2
+    end
     return 1
 end
 return 0
@@ -93,11 +98,18 @@ def unreserve(app_id: int, run_ids: list[int]) -> None:
         redis_client().zrem(key("app-slots", app_id), *map(reservation, run_ids))
 
 
-def take(app_id: int, holder: str, *, run_id: int, limit: int) -> bool:
+TAKEN, TAKEN_FROM_STANDBY = 1, 2
+
+
+def take(app_id: int, holder: str, *, run_id: int, limit: int) -> int:
     """Take a slot of the app for ``holder`` (a task): the run's claim if the dispatcher made one, else one of the
-    ``limit`` if there is room; False if there is none. Raises redis.RedisError."""
-    taken = bool(
-        _script(TAKE)(keys=[key("app-slots", app_id)], args=[holder, reservation(run_id), limit, settings.SLOT_LEASE])
+    ``limit`` if there is room. 0 if there is none, TAKEN, or TAKEN_FROM_STANDBY when the run was the app's run
+    on standby (it is no longer: its task may have read the app long before). Raises redis.RedisError."""
+    taken = int(
+        _script(TAKE)(
+            keys=[key("app-slots", app_id), _standby_key(app_id)],
+            args=[holder, reservation(run_id), limit, settings.SLOT_LEASE, run_id],
+        )
     )
     if taken:
         with _held_lock:
@@ -116,8 +128,9 @@ if not epoch then
     epoch = ARGV[1]
 end
 local answer = {epoch, redis.call('GET', KEYS[2]) or '0'}
-for i = 3, #KEYS do
-    answer[#answer + 1] = tonumber(ARGV[i - 1]) - redis.call('ZCOUNT', KEYS[i], seconds, '+inf')
+for i = 3, #KEYS, 2 do
+    answer[#answer + 1] = tonumber(ARGV[(i - 1) / 2 + 1]) - redis.call('ZCOUNT', KEYS[i], seconds, '+inf')
+    answer[#answer + 1] = redis.call('EXISTS', KEYS[i + 1])
 end
 return answer
 """
@@ -128,17 +141,65 @@ class Room:
     epoch: str
     pending_version: int
     free: dict[int, int]
+    # The apps that have a run on standby (``standby``): the next slot each frees is that run's.
+    standing_by: set[int]
 
 
 def free_room(limits: dict[int, int], *, epoch_key: str, new_epoch: str, pending_key: str) -> Room:
-    """How many more calls each app can take now (its limit less its live slots and claims), with Redis's epoch
-    and the pending runs' version. Raises redis.RedisError."""
-    answer = _script(ROOM)(
-        keys=[epoch_key, pending_key, *(key("app-slots", app_id) for app_id in limits)],
-        args=[new_epoch, *limits.values()],
-    )
-    epoch, version, *free = answer
-    return Room(epoch.decode(), int(version), dict(zip(limits, map(int, free), strict=True)))
+    """How many more calls each app can take now (its limit less its live slots and claims), which apps have a
+    run on standby, Redis's epoch and the pending runs' version. Raises redis.RedisError."""
+    keys = [epoch_key, pending_key]
+    for app_id in limits:
+        keys += [key("app-slots", app_id), _standby_key(app_id)]
+    epoch, version, *answers = _script(ROOM)(keys=keys, args=[new_epoch, *limits.values()])
+    free = dict(zip(limits, map(int, answers[0::2]), strict=True))
+    standing_by = {app_id for app_id, present in zip(limits, answers[1::2], strict=True) if present}
+    return Room(epoch.decode(), int(version), free, standing_by)
+
+
+# A run on standby for an app: sent to a worker while the app is full, its task waits there for the app's
+# next free slot (``wait_for_room``) and takes it the moment a step releases it, instead of the run being sent
+# only then. One per app; the key names the run and lasts while its task renews it.
+STANDBY_LEASE = 10.0
+CLEAR_STANDBY = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _standby_key(app_id: int) -> str:
+    return key("app-standby", app_id)
+
+
+def _freed_key(app_id: int) -> str:
+    return key("app-freed", app_id)
+
+
+def stand_by(app_id: int, run_id: int) -> bool:
+    """Make ``run_id`` the app's run on standby, unless it has one; True if it is now. Raises RedisError."""
+    return bool(redis_client().set(_standby_key(app_id), run_id, nx=True, px=int(STANDBY_LEASE * 1000)))
+
+
+def standing_by(app_id: int, run_id: int) -> bool:
+    """Whether ``run_id`` is the app's run on standby; renews its lease if it is. Raises RedisError."""
+    client = redis_client()
+    if client.get(_standby_key(app_id)) != str(run_id).encode():
+        return False
+    client.pexpire(_standby_key(app_id), int(STANDBY_LEASE * 1000))
+    return True
+
+
+def stand_down(app_id: int, run_id: int) -> None:
+    """``run_id`` is no longer on standby for the app (it took a slot, or gave up). Raises RedisError."""
+    _script(CLEAR_STANDBY)(keys=[_standby_key(app_id)], args=[run_id])
+
+
+def wait_for_room(app_id: int, seconds: float) -> None:
+    """Wait up to ``seconds`` (less than the client's read timeout) for a step to free one of the app's slots.
+    Raises RedisError."""
+    redis_client().blpop([_freed_key(app_id)], timeout=seconds)
 
 
 _scripts: dict[tuple[str, str], object] = {}
@@ -178,8 +239,14 @@ def release(app_id: int, holder: str, *, keep_for: float = 0) -> None:
     client = redis_client()
     if keep_for > 0:
         client.register_script(RENEW)(keys=[key("app-slots", app_id)], args=[holder, keep_for])
-    else:
-        client.zrem(key("app-slots", app_id), holder)
+        return
+    pipe = client.pipeline(transaction=False)
+    pipe.zrem(key("app-slots", app_id), holder)
+    # Wake the app's run on standby, if it has one; the list holds one wake-up at most, for a few seconds.
+    pipe.lpush(_freed_key(app_id), 1)
+    pipe.ltrim(_freed_key(app_id), 0, 0)
+    pipe.expire(_freed_key(app_id), 5)
+    pipe.execute()
 
 
 def renew_held() -> int:

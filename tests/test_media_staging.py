@@ -205,7 +205,7 @@ def test_runs_wait_for_room_in_the_scratch_budget_instead_of_failing(scratch, se
     batch_start(batch)
     runs = wait_until_finished(batch)
 
-    assert [run.status for run in runs] == [Status.SUCCEEDED] * 3
+    assert [run.status for run in runs] == [Status.SUCCEEDED] * 3, [run.error for run in runs]
     assert sorted(media_server.gets.values()) == [1, 1, 1]
     assert runner_apps["first"][1].max_in_flight == 1
 
