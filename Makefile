@@ -125,13 +125,10 @@ check: $(STAMP)
 clean:
 	rm -rf $(VENV) var site .pytest_cache .coverage
 
-## Per-step overhead and throughput against a plain requests loop, the memory one large MMIF takes, and Chowda at 100,000 files.
 ## Where a step's worker CPU goes: py-spy samples the worker over the overhead benchmark's batch.
 profile: $(STAMP)
 	$(BIN)/python bench/overhead.py --files 60 --profile var/profile
 
+## Every benchmark (Celery's floor, step overhead, pipeline flow, memory, 100,000 files), then one table of goals.
 bench: $(STAMP)
-	$(BIN)/python bench/overhead.py
-	$(BIN)/python bench/celery_floor.py
-	$(BIN)/python bench/memory.py
-	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/summary.py

@@ -60,7 +60,14 @@ def cpu_seconds(pid: int) -> float:
 
 
 def main() -> None:
+    import argparse
+    import json
+
     import redis
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE (bench/summary.py reads it)")
+    args = parser.parse_args()
 
     from chowda_site.redis_server import free_port, start_redis
 
@@ -99,6 +106,8 @@ def main() -> None:
     print(f"Celery alone, {TASKS} no-op tasks each sending the next (thread pool, concurrency 1):")
     print(f"  worker CPU per task {per_task_cpu:.2f} ms   wall time per task {per_task_wall:.2f} ms")
     print("  (Chowda's worker CPU per step, in bench/overhead.py, includes this once per step)")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"celery_cpu_ms": per_task_cpu, "celery_wall_ms": per_task_wall}))
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ def parse_args():
     parser.add_argument("--big", type=int, default=200, help="files of the big batch of the fairness test")
     parser.add_argument("--small", type=int, default=5, help="files of the small batch of the fairness test")
     parser.add_argument("--no-fairness", action="store_true", help="skip the fairness measurement")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE (bench/summary.py reads it)")
     return parser.parse_args()
 
 
@@ -188,6 +189,7 @@ def main() -> int:
         for name, limit in (("A", args.a_limit), ("B", args.b_limit)):
             busy = m["busy"][name] / (limit * m["makespan"])
             print(f"app {name}: busy {busy:.2f} of its {limit} slots' time; most calls in flight {most[name]}")
+        figures = {"efficiency": efficiency, "most_in_flight": most, "limits": {"A": args.a_limit, "B": args.b_limit}}
         rows.append(("pipeline efficiency LB / makespan", f"{efficiency:.2f}", f">= {GOAL_EFFICIENCY}",
                      efficiency >= GOAL_EFFICIENCY))  # fmt: skip
         within = most["A"] <= args.a_limit and most["B"] <= args.b_limit
@@ -204,6 +206,7 @@ def main() -> int:
             s = measured(small, small_started)
             alone = bound(args.small, m["a"], args.a_limit, m["b"], args.b_limit)
             ratio = s["makespan"] / alone
+            figures["small_ratio"] = ratio
             print(f"small batch: {s['makespan']:.2f} s after its start; alone it could not beat {alone:.2f} s")
             rows.append(("small batch after a big one / its bound", f"{ratio:.2f}x", f"<= {GOAL_SMALL_RATIO}x",
                          ratio <= GOAL_SMALL_RATIO))  # fmt: skip
@@ -215,6 +218,8 @@ def main() -> int:
         print(f"{'figure':<44}{'value':>12}  {'goal':<12}result")
         for label, value, goal, ok in rows:
             print(f"{label:<44}{value:>12}  {goal:<12}{'met' if ok else 'MISSED'}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures))
         return 0
     except BenchError as exc:
         print(f"[flow] failed: {exc}", file=sys.stderr)

@@ -25,6 +25,7 @@ only if something breaks (a run fails, a process does not come up, ...).
 """
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -46,7 +47,6 @@ sys.path.insert(0, str(ROOT))
 TARGET_OVERHEAD_MS = 5.0
 TARGET_RATIO_C1 = 1.08
 TARGET_THROUGHPUT = 6.0
-TARGET_WORKER_CPU_MS = 4.0
 STEPS = 3
 WARMUP_FILES = 8  # one per thread of the concurrency-8 worker, so none is measured cold
 POLL_SECONDS = 0.02
@@ -126,6 +126,7 @@ def parse_args():
         "--concurrency", type=int, default=8, help="worker concurrency of the parallel measurement (default 8)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (database, MMIF, logs)")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE (bench/summary.py reads it)")
     parser.add_argument(
         "--profile",
         metavar="DIR",
@@ -423,8 +424,8 @@ def report(args, loop: LoopResult, c1: ChowdaResult, cn: ChowdaResult, database:
           f"{'<= ' + f'{TARGET_RATIO_C1:g}x':<12}{verdict(ratio_c1 <= TARGET_RATIO_C1)}")  # fmt: skip
     for name, cpu in [("c1", c1.cpu), (f"c{args.concurrency}", cn.cpu)]:
         worker_ms = cpu.get("worker", float("nan")) / steps * ms
-        print(f"{f'worker CPU per step, user+system ({name})':<44}{worker_ms:>9.1f} ms  "
-              f"{'<= ' + f'{TARGET_WORKER_CPU_MS:g} ms':<12}{verdict(worker_ms <= TARGET_WORKER_CPU_MS)}")  # fmt: skip
+        # Its goal is relative to the floor measured in the same run: bench/summary.py (`make bench`) prints it.
+        print(f"{f'worker CPU per step, user+system ({name})':<44}{worker_ms:>9.1f} ms  {'see summary':<12}")
     print(f"{f'throughput Chowda c{args.concurrency} / loop':<44}{throughput:>11.2f}x  "
           f"{'>= ' + f'{TARGET_THROUGHPUT:g}x':<12}{verdict(throughput >= TARGET_THROUGHPUT)}")  # fmt: skip
 
@@ -474,6 +475,14 @@ def main() -> int:
         cn = measure_chowda(setup, env, args.concurrency, processes, tmp, timeout)
 
         report(args, loop, c1, cn, redact(env["CHOWDA_DATABASE_URL"]), redact(env["CHOWDA_REDIS_URL"]))
+        if args.json:
+            steps = args.files * STEPS
+            figures = {
+                "loop_client_cpu_ms": 1000 * loop.cpu.get("bench", float("nan")) / steps,
+                "worker_cpu_c1_ms": 1000 * c1.cpu.get("worker", float("nan")) / steps,
+                f"worker_cpu_c{args.concurrency}_ms": 1000 * cn.cpu.get("worker", float("nan")) / steps,
+            }
+            Path(args.json).write_text(json.dumps(figures))
         return 0
     except BenchError as exc:
         print(f"[bench] failed: {exc}", file=sys.stderr)

@@ -11,6 +11,7 @@ the targets are met, and 1 only if something breaks.
 """
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -42,6 +43,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--huge", type=int, default=100_000, help="files of the huge batch (default 100,000)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE (bench/summary.py reads it)")
     return parser.parse_args()
 
 
@@ -235,6 +237,8 @@ def main() -> int:
             f"Redis used_memory: {memory_before / 1e6:.1f} MB before the {args.huge:,}-file batch, "
             f"{memory_during / 1e6:.1f} MB ten seconds into it (the broker holds only the dispatch window)"
         )
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures))
         return 0
     except BenchError as exc:
         print(f"[scale] failed: {exc}", file=sys.stderr)
