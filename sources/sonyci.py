@@ -91,8 +91,14 @@ def guess_mime(name: str, fmt: str | None = None) -> str:
 
 def _host(url: str) -> str:
     """Where a URL points, without any path, query or user info, for a message."""
-    parts = urlsplit(url)
-    return (parts.hostname and (f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname)) or url
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "an unreadable address"
+    if not parts.hostname:
+        return "an address without a host"
+    return f"{parts.hostname}:{port}" if port else parts.hostname
 
 
 def _seconds(timeout: float) -> str:
@@ -281,6 +287,12 @@ class SonyCi:
             raw = answer.get("items")
             if not isinstance(raw, list):
                 raise SonyCiError(f"Sony Ci answered {what} without a list of items; try the sync again later.")
+            answered = answer.get("offset", offset)
+            if answered != offset:
+                # A page that is not the one asked for would list assets twice, or page forever.
+                raise SonyCiError(
+                    f"Sony Ci answered {what} with the page at offset {answered} instead; try the sync again later."
+                )
             items = [item for item in (self._item(entry, what) for entry in raw) if item is not None]
             log.debug("Sony Ci listed %d items on %s.", len(raw), what)
             if raw:

@@ -37,6 +37,7 @@ import base64
 import hashlib
 import hmac
 import json
+import mimetypes
 import secrets
 import sys
 import threading
@@ -118,15 +119,15 @@ class SonyCiStandIn:
         self.max_limit = max_limit
         self.token_lifetime = token_lifetime
         self.link_lifetime = link_lifetime
+        self.ignore_offset = False  # True: every contents request gets the first page, as a broken proxy might
         self.assets: list[StandInAsset] = []
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, query) in arrival order
         self.tokens_issued = 0
         self._tokens: dict[str, float] = {}  # token -> expiry (epoch)
         self._link_key = secrets.token_bytes(16)
-        self._page_faults: dict[int, list[tuple[int, bytes | None]]] = {}
+        self._faults: dict[tuple, list[tuple[int, bytes | None, dict]]] = {}  # ("page", offset) ... -> answers
         self._page_hangs: dict[int, list[float]] = {}
-        self._token_faults: list[int] = []
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -213,20 +214,43 @@ class SonyCiStandIn:
 
     # -- knobs ---------------------------------------------------------------------------------------
 
-    def fail_page(self, offset: int, status: int = 500, *, body: bytes | None = None, times: int = 1) -> None:
-        """The next ``times`` requests for the contents page at ``offset`` answer ``status`` (and ``body`` if given)."""
+    def _add_fault(self, key: tuple, status: int, body: bytes | None, headers: dict | None, times: int) -> None:
         with self._lock:
-            self._page_faults.setdefault(offset, []).extend([(status, body)] * times)
+            self._faults.setdefault(key, []).extend([(status, body, headers or {})] * times)
+
+    def _take_fault(self, key: tuple) -> tuple[int, bytes | None, dict] | None:
+        with self._lock:
+            queued = self._faults.get(key)
+            return queued.pop(0) if queued else None
+
+    def fail_page(
+        self, offset: int, status: int = 500, *, body: bytes | None = None, headers: dict | None = None, times: int = 1
+    ) -> None:
+        """The next ``times`` requests for the contents page at ``offset`` answer ``status`` (and ``body`` if given)."""
+        self._add_fault(("page", offset), status, body, headers, times)
 
     def hang_page(self, offset: int, seconds: float = 30.0, *, times: int = 1) -> None:
         """The next ``times`` requests for the page at ``offset`` wait ``seconds`` (or until stop) before answering."""
         with self._lock:
             self._page_hangs.setdefault(offset, []).extend([seconds] * times)
 
-    def fail_token(self, status: int = 500, *, times: int = 1) -> None:
-        """The next ``times`` sign-ins answer ``status``."""
-        with self._lock:
-            self._token_faults.extend([status] * times)
+    def fail_token(
+        self, status: int = 500, *, body: bytes | None = None, headers: dict | None = None, times: int = 1
+    ) -> None:
+        """The next ``times`` sign-ins answer ``status`` (and ``body`` if given), whatever the credentials."""
+        self._add_fault(("token",), status, body, headers, times)
+
+    def fail_download(
+        self,
+        asset_id: str,
+        status: int = 500,
+        *,
+        body: bytes | None = None,
+        headers: dict | None = None,
+        times: int = 1,
+    ) -> None:
+        """The next ``times`` requests for the download link of ``asset_id`` answer ``status`` (and ``body``)."""
+        self._add_fault(("download", asset_id), status, body, headers, times)
 
     def revoke_tokens(self) -> None:
         """Every token issued so far stops working: the next API request answers 401."""
@@ -295,6 +319,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, status: int, payload, headers=None):
         self._send(status, json.dumps(payload).encode(), headers=headers)
 
+    def _fault(self, fault: tuple[int, bytes | None, dict], default: dict | None = None):
+        """Answer as a test asked: its status, its body (JSON unless it starts otherwise) and headers."""
+        status, body, headers = fault
+        if body is None:
+            body = json.dumps(default or _error("ServerError", "The stand-in was told to fail.")).encode()
+        content_type = "application/json; charset=utf-8" if body[:1] in (b"{", b"[") else "text/html"
+        self._send(status, body, content_type, headers)
+
     def _authorized(self) -> bool:
         header = self.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else ""
@@ -335,10 +367,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _token(self, body: str):
         ci = self.standin
-        with ci._lock:
-            fault = ci._token_faults.pop(0) if ci._token_faults else None
+        fault = ci._take_fault(("token",))
         if fault is not None:
-            return self._json(fault, {"error": "server_error", "error_description": "The stand-in was told to fail."})
+            return self._fault(fault, {"error": "server_error", "error_description": "The stand-in was told to fail."})
         form = {key: values[-1] for key, values in parse_qs(body).items()}
         if form.get("client_id") != ci.client_id or form.get("client_secret") != ci.client_secret:
             return self._json(
@@ -378,17 +409,15 @@ class _Handler(BaseHTTPRequestHandler):
         with ci._lock:
             hangs = ci._page_hangs.get(offset)
             hang = hangs.pop(0) if hangs else None
-            faults = ci._page_faults.get(offset)
-            fault = faults.pop(0) if faults else None
             assets = list(ci.assets)
         if hang is not None:
             ci._release.wait(hang)
+        fault = ci._take_fault(("page", offset))
         if fault is not None:
-            status, body = fault
-            if body is None:
-                body = json.dumps(_error("ServerError", "The stand-in was told to fail.")).encode()
-            return self._send(status, body, "application/json; charset=utf-8" if body[:1] == b"{" else "text/html")
+            return self._fault(fault)
         fields = [name for name in query["fields"].split(",") if name] if query.get("fields") else None
+        if ci.ignore_offset:
+            offset = 0
         page = assets[offset : offset + limit]
         self._json(
             200,
@@ -405,6 +434,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _download(self, asset_id: str):
         ci = self.standin
+        fault = ci._take_fault(("download", asset_id))
+        if fault is not None:
+            return self._fault(fault)
         asset = ci.asset(asset_id)
         if asset is None:
             return self._json(404, _error("NotFound", "Asset not found."))
@@ -431,8 +463,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>AccessDenied</Code></Error>"
             return self._send(403, body, "text/xml")
         data = asset.data
-        kind = asset.type.lower() if asset.type in ("Video", "Audio", "Image") else "application"
-        content_type = f"{kind}/{asset.format or 'octet-stream'}"
+        content_type = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
         status, headers = 200, {"Accept-Ranges": "bytes"}
         spec = self.headers.get("Range", "")
         if spec.startswith("bytes=") and data:

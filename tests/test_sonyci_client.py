@@ -1,6 +1,7 @@
 """The Sony Ci client against the loopback stand-in: paging, the token, and a sentence for every failure."""
 
 import socket
+import time
 from dataclasses import replace
 
 import pytest
@@ -85,6 +86,19 @@ def test_a_server_capping_the_limit_loses_no_asset(ci):
 
     assert [len(page) for page in pages] == [40, 40, 10]
     assert [item.asset_id for page in pages for item in page] == [asset.asset_id for asset in assets]
+
+
+def test_a_server_answering_another_offset_stops_the_listing_with_a_sentence(ci):
+    ci.add_assets(250)
+    ci.ignore_offset = True
+
+    with pytest.raises(SonyCiError) as failed:
+        list(SonyCi(account(ci)).pages(ci.workspace_id))
+
+    assert str(failed.value) == (
+        f"Sony Ci answered page 2 (offset 100) of workspace {ci.workspace_id} with the page at offset 0 instead; "
+        "try the sync again later."
+    )
 
 
 def test_folders_in_a_page_are_skipped(ci):
@@ -306,3 +320,235 @@ def test_the_client_and_the_account_keep_their_secrets_out_of_repr(ci):
     for text in (repr(client), repr(client.account)):
         assert_no_secret(ci, text)
         assert ci.username in text
+
+
+def test_a_token_near_its_expiry_is_renewed_before_it_is_refused(ci):
+    ci.token_lifetime = 1  # the client renews after half of it, as its margin is larger than the lifetime
+    asset = ci.add_asset("cpb-aacip-1-1.mp4", b"media")
+    client = SonyCi(account(ci))
+
+    client.download_url(asset.asset_id)
+    time.sleep(0.6)
+    client.download_url(asset.asset_id)
+
+    assert ci.hits["/oauth2/token"] == 2
+    assert ci.hits[f"/assets/{asset.asset_id}/download"] == 2  # never refused
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "expected"),
+    [
+        (
+            302,
+            b"",
+            {"Location": "https://login.example.net/oauth?next=1"},
+            "{where} answered 302, a redirect to login.example.net; Chowda does not send credentials on a redirect, "
+            "so check the source's Sony Ci token URL.",
+        ),
+        (
+            200,
+            b'{"token_type": "bearer"}',
+            {},
+            "{where} answered 200 without an access token, which is not what Sony Ci sends; check the source's "
+            "Sony Ci token URL.",
+        ),
+        (
+            200,
+            b"<html>portal</html>",
+            {},
+            "{where} answered 200 without an access token, which is not what Sony Ci sends; check the source's "
+            "Sony Ci token URL.",
+        ),
+        (
+            403,
+            b"<html>denied</html>",
+            {},
+            "Sony Ci refused the credentials of user 'curator@example.org': the sign-in answered 403; check the "
+            "source's Sony Ci credentials (username, password, client id and client secret).",
+        ),
+        (
+            401,
+            b'{"error": "see https://evil.example/?leak=standin-client-secret-91c2"}',
+            {},
+            "Sony Ci refused the credentials of user 'curator@example.org': the sign-in answered 401; check the "
+            "source's Sony Ci credentials (username, password, client id and client secret).",
+        ),
+    ],
+)
+def test_an_odd_sign_in_answer_is_a_sentence(ci, status, body, headers, expected):
+    ci.fail_token(status, body=body, headers=headers)
+
+    with pytest.raises(SonyCiError) as failed:
+        list(SonyCi(account(ci)).pages(ci.workspace_id))
+
+    assert str(failed.value) == expected.format(where=f"Sony Ci's sign-in service at {ci.url[7:]}")
+    assert_no_secret(ci, str(failed.value))
+
+
+def test_a_sign_in_that_hangs_past_the_timeout_is_a_sentence():
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # accepts the connection, never answers
+        port = silent.getsockname()[1]
+        mute = SonyCiAccount("u", "p", "i", "s", f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/t", 0.3)
+
+        with pytest.raises(SonyCiError) as failed:
+            SonyCi(mute).download_url("a1")
+
+    assert str(failed.value) == (
+        f"Sony Ci's sign-in service at 127.0.0.1:{port} did not answer within 0.3 seconds; try the sync again later."
+    )
+
+
+def test_a_refused_api_connection_after_sign_in_is_a_sentence(ci):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+
+    with pytest.raises(SonyCiError) as failed:
+        SonyCi(account(ci, api_url=f"http://127.0.0.1:{port}")).download_url("a1")
+
+    assert str(failed.value) == (
+        f"Chowda could not connect to Sony Ci at 127.0.0.1:{port} for the download link of asset a1; check the "
+        "network and the source's Sony Ci API URL, then try again."
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "expected"),
+    [
+        (
+            403,
+            None,
+            {},
+            "Sony Ci answered 403 for {what}: the account may not read it; ask a Sony Ci administrator to give user "
+            "'curator@example.org' access.",
+        ),
+        (
+            429,
+            None,
+            {"Retry-After": "18"},
+            "Sony Ci is limiting Chowda's requests (429) at {what}; try again in 18 seconds.",
+        ),
+        (429, None, {}, "Sony Ci is limiting Chowda's requests (429) at {what}; try again later."),
+        (
+            303,
+            b"",
+            {"Location": "/elsewhere?sig=abc"},
+            "Sony Ci answered 303 for {what}, a redirect to an address without a host; Chowda does not send its token "
+            "on a redirect, so check the source's Sony Ci API URL.",
+        ),
+        (
+            308,
+            b"",
+            {"Location": "http://elsewhere:99999999/"},
+            "Sony Ci answered 308 for {what}, a redirect to an unreadable address; Chowda does not send its token "
+            "on a redirect, so check the source's Sony Ci API URL.",
+        ),
+        (
+            307,
+            b"",
+            {"Location": "http://0.0.0.0:9/elsewhere"},
+            "Sony Ci answered 307 for {what}, a redirect to 0.0.0.0:9; Chowda does not send its token on a redirect, "
+            "so check the source's Sony Ci API URL.",
+        ),
+        (
+            200,
+            b'{"limit": 100, "offset": 0, "count": 3, "items": "none"}',
+            {},
+            "Sony Ci answered {what} without a list of items; try the sync again later.",
+        ),
+        (
+            200,
+            b"[1, 2, 3]",
+            {},
+            "Sony Ci answered 200 for {what} but not with a JSON object; try the sync again later.",
+        ),
+    ],
+)
+def test_an_odd_page_answer_is_a_sentence(ci, status, body, headers, expected):
+    ci.add_assets(3)
+    ci.fail_page(0, status, body=body, headers=headers)
+
+    with pytest.raises(SonyCiError) as failed:
+        list(SonyCi(account(ci)).pages(ci.workspace_id))
+
+    assert str(failed.value) == expected.format(what=f"page 1 (offset 0) of workspace {ci.workspace_id}")
+
+
+def test_entries_without_an_id_or_not_objects_are_skipped_and_the_rest_kept(ci, caplog):
+    body = (
+        b'{"limit": 100, "offset": 0, "count": 4, "items": ['
+        b'{"id": "a1", "name": "cpb-aacip-1.mp4", "type": "Video", "size": 7, "kind": "Asset"},'
+        b'{"name": "no-id.mp4", "kind": "Asset"}, "a string", '
+        b'{"id": "a4", "name": null, "type": 5, "size": true, "format": "mp3"}]}'
+    )
+    ci.fail_page(0, 200, body=body)
+
+    (page,) = SonyCi(account(ci)).pages(ci.workspace_id)
+
+    assert page == [
+        SonyCiItem("a1", "cpb-aacip-1.mp4", "Video", 7, "video/mp4"),
+        SonyCiItem("a4", "", "", None, "audio/mpeg"),
+    ]
+    assert "an asset without an id on page 1 (offset 0)" in caplog.text
+    assert "something other than an object on page 1 (offset 0)" in caplog.text
+
+
+def test_a_page_without_a_count_ends_at_a_short_page(ci):
+    ci.fail_page(0, 200, body=b'{"items": [' + b",".join([b'{"id": "x", "name": "x.mp4"}'] * 100) + b"]}")
+    ci.fail_page(100, 200, body=b'{"offset": 100, "items": [{"id": "y", "name": "y.mp4"}]}')
+
+    pages = list(SonyCi(account(ci)).pages(ci.workspace_id))
+
+    assert [len(page) for page in pages] == [100, 1]
+
+
+def test_a_download_answer_without_a_link_is_a_sentence(ci):
+    ci.fail_download("a1", 200, body=b'{"id": "a1", "location": "ftp://elsewhere/a1"}')
+
+    with pytest.raises(SonyCiError) as failed:
+        SonyCi(account(ci)).download_url("a1")
+
+    assert (
+        str(failed.value)
+        == "Sony Ci answered the download link of asset a1 without a link to download; try again later."
+    )
+
+
+def test_a_download_that_fails_says_to_try_again(ci):
+    ci.fail_download("a1", 502)
+
+    with pytest.raises(
+        SonyCiError, match=r"^Sony Ci answered 502 for the download link of asset a1; try again later\.$"
+    ):
+        SonyCi(account(ci)).download_url("a1")
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (lambda client: list(client.pages("")), "The source has no Sony Ci workspace id; set it before syncing."),
+        (
+            lambda client: list(client.pages("ws", page_size=0)),
+            "A page of Sony Ci assets must hold at least one asset, not 0.",
+        ),
+        (
+            lambda client: client.download_url(""),
+            "A Sony Ci download link needs an asset id; this media file has none, so sync the source again.",
+        ),
+    ],
+)
+def test_missing_ids_are_sentences_before_any_request(ci, call, expected):
+    with pytest.raises(SonyCiError) as failed:
+        call(SonyCi(account(ci)))
+
+    assert str(failed.value) == expected
+    assert not ci.requests
+
+
+def test_workspace_and_asset_ids_cannot_leave_their_path_segment(ci):
+    with pytest.raises(SonyCiError):
+        SonyCi(account(ci)).download_url("../workspaces/x/contents")
+
+    assert [path for _method, path, _query in ci.requests][-1] == "/assets/..%2Fworkspaces%2Fx%2Fcontents/download"
