@@ -247,9 +247,9 @@ def test_a_refused_connection_is_a_sentence():
         port = closed.getsockname()[1]
     nobody = SonyCiAccount(
         username="curator@example.org",
-        password="pw-never-shown",
+        password="pw-never-shown",  # pragma: allowlist secret
         client_id="id",
-        client_secret="secret-never-shown",
+        client_secret="secret-never-shown",  # pragma: allowlist secret
         api_url=f"http://127.0.0.1:{port}",
         token_url=f"http://127.0.0.1:{port}/oauth2/token",
         timeout=2,
