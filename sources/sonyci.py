@@ -4,7 +4,8 @@ It is a pure module (``requests`` only, nothing of Django or Chowda), so a sync 
 command or a test can use it alike. Every failure is a :class:`SonyCiError` whose text is a sentence
 for a curator; the password, the client secret and the access token never appear in a message or a log.
 
-The wire shapes were checked against public sources, not guessed:
+The wire shapes were checked against public sources, not guessed (``WGBH-MLA/sonyci`` at 8c0c11f80536,
+``WGBH-MLA/chowda`` at 52d448e549c2):
 
 * Token -- ``WGBH-MLA/sonyci`` ``sonyci/utils.py`` (``get_token``) and ``sonyci/sonyci.py`` (``oauth``):
   ``POST https://api.cimediacloud.com/oauth2/token`` with HTTP Basic auth of (username, password) and the

@@ -1,7 +1,7 @@
 """A stand-in for the hosted Sony Ci service, on loopback, for tests.
 
 It is not Sony Ci: it speaks the few endpoints Chowda uses with the JSON shapes of the real API, as the
-public sources record them --
+public sources record them (``WGBH-MLA/sonyci`` at 8c0c11f80536, ``WGBH-MLA/chowda`` at 52d448e549c2) --
 
 * ``POST /oauth2/token``: HTTP Basic (username, password) and the form ``grant_type=password&client_id=
   ...&client_secret=...`` (``WGBH-MLA/sonyci`` ``sonyci/utils.py`` ``get_token``); it answers
