@@ -40,6 +40,12 @@ class MediaFileFilter(django_filters.FilterSet):
     guid = django_filters.CharFilter(help_text="The media file with this GUID.")
     collection = IdFilter(field_name="collections", help_text="Media files in the collection with this id.")
     batch = IdFilter(field_name="batches", help_text="Media files in the batch with this id.")
+    missing = django_filters.BooleanFilter(
+        field_name="missing_since",
+        lookup_expr="isnull",
+        exclude=True,
+        help_text="true: media files a sync found gone from their source (missing_since is set); false: the others.",
+    )
     final_mmif = django_filters.BooleanFilter(
         method="filter_final_mmif",
         help_text="true: media files with a final MMIF of some pipeline; false: those with none.",
@@ -47,7 +53,7 @@ class MediaFileFilter(django_filters.FilterSet):
 
     class Meta:
         model = MediaFile
-        fields = ["guid", "collection", "batch", "document_type", "final_mmif"]
+        fields = ["guid", "collection", "batch", "document_type", "missing", "final_mmif"]
 
     def filter_final_mmif(self, queryset, name, value):
         has_final = Exists(FinalMmif.objects.filter(media_file=OuterRef("pk")))

@@ -238,7 +238,7 @@ class PipelineDetailSerializer(PipelineSerializer):
 class MediaFileSerializer(StrictFields, serializers.ModelSerializer):
     class Meta:
         model = MediaFile
-        fields = ["id", "guid", "location", "mime_type", "document_type", "created_at"]
+        fields = ["id", "guid", "location", "mime_type", "document_type", "missing_since", "created_at"]
         extra_kwargs = {
             "document_type": {"required": False, "help_text": "Leave out to take it from the MIME type."},
         }

@@ -17,6 +17,7 @@ from api.deliverables import (
 )
 from api.inputs import BatchFromLatestView, BatchFromRunsView, BatchInputsUploadView
 from api.reports import AppStatisticsView, BatchReportView
+from api.sources import MediaSourceViewSet, ScheduleViewSet, SyncRunViewSet
 from api.thumbnails import MakeThumbnailsView
 
 app_name = "api"
@@ -28,6 +29,9 @@ router.register("media-files", views.MediaFileViewSet, basename="media-file")
 router.register("collections", views.CollectionViewSet, basename="collection")
 router.register("batches", views.BatchViewSet, basename="batch")
 router.register("runs", views.RunViewSet, basename="run")
+router.register("media-sources", MediaSourceViewSet, basename="media-source")
+router.register("sync-runs", SyncRunViewSet, basename="sync-run")
+router.register("schedules", ScheduleViewSet, basename="schedule")
 
 # The schema maps every endpoint, field and filter: like the rest of the API, it is for people who may
 # use it. Token first, so that an anonymous request is answered 401 with a challenge (as in api/views.py);

@@ -99,10 +99,25 @@ def action_page(modeladmin, request, queryset: QuerySet, template: str, **contex
     )
 
 
+class MissingFilter(admin.SimpleListFilter):
+    title = "at its source"
+    parameter_name = "missing"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Missing (gone from its source)"), ("no", "Present")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(missing_since__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(missing_since__isnull=True)
+        return queryset
+
+
 @admin.register(MediaFile)
 class MediaFileAdmin(BoundedIdsAdmin):
-    list_display = ["thumbnail_image", "guid", "document_type", "mime_type", "location", "created_at"]
-    list_filter = ["document_type", "collections"]
+    list_display = ["thumbnail_image", "guid", "document_type", "mime_type", "location", "missing_since", "created_at"]
+    list_filter = ["document_type", MissingFilter, "collections"]
     search_fields = ["guid"]
     search_help_text = "Search by GUID."
     actions = ["create_batch", "add_to_batch", "remove_from_batch", "make_thumbnails"]
@@ -141,7 +156,10 @@ class MediaFileAdmin(BoundedIdsAdmin):
 
     def lookup_allowed(self, lookup, value, request=None):
         # A batch's page links here for its files; a list filter would list every batch.
-        return lookup == "batches__id__exact" or super().lookup_allowed(lookup, value, request)
+        # A media source's page links here for its files (sources/admin.py) the same way.
+        return lookup in ("batches__id__exact", "source_items__source__id__exact") or super().lookup_allowed(
+            lookup, value, request
+        )
 
     def get_urls(self):
         return [

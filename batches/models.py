@@ -5,6 +5,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from batches import locations
+
 GUID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,254}$")
 
 
@@ -40,9 +42,14 @@ def validate_location(value: str) -> None:
                 "%(value)r is not a valid S3 location: write the bucket and the key, as in s3://archive/guid.mp4.",
                 params={"value": value},
             )
+    elif (scheme := locations.scheme_of(value)) is not None:
+        problem = scheme.check(value)
+        if problem:
+            raise ValidationError(problem)
     else:
+        kinds = ["file://", "http://", "https://", "s3://", *(f"{name}://" for name in locations.registered())]
         raise ValidationError(
-            "%(value)r is not a location the apps can read: use a file://, http://, https:// or s3:// URI.",
+            "%(value)r is not a location the apps can read: use a " + f"{', '.join(kinds[:-1])} or {kinds[-1]} URI.",
             params={"value": value},
         )
 
@@ -65,7 +72,7 @@ class MediaFile(models.Model):
     location = models.CharField(
         max_length=1000,
         validators=[validate_location],
-        help_text="A file://, http(s):// or s3:// URI; Chowda stages it for apps that cannot read it there.",
+        help_text="A file://, http(s)://, s3:// or sonyci:// URI; Chowda stages it for apps that cannot read it there.",
     )
     mime_type = models.CharField("MIME type", max_length=100)
     document_type = models.CharField(max_length=10, choices=DocumentType)
@@ -76,6 +83,13 @@ class MediaFile(models.Model):
     )
     thumbnail = models.FileField(
         max_length=500, blank=True, editable=False, help_text="A small still, or a waveform strip for audio."
+    )
+    missing_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text="When a sync of its media source last found it gone; empty while the source lists it.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

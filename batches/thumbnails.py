@@ -20,6 +20,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, ImageDraw
 
+from batches import locations
 from batches.models import DocumentType, MediaFile
 from batches.s3 import s3_media
 from clams_apps.url_policy import UrlRefused, check_media_path, media_request
@@ -63,9 +64,13 @@ def _readable(location: str) -> str:
         client, where = s3_media(location)
         return client.generate_presigned_url("get_object", Params=where)
     try:
+        if locations.scheme_of(location) is not None:
+            return _last_hop(locations.readable(location), named=location)
         if parts.scheme == "file":
             return check_media_path(location)
         return _last_hop(location)
+    except locations.Unresolved as exc:
+        raise ThumbnailFailed(str(exc)) from None
     except UrlRefused as exc:
         raise ThumbnailFailed(f"Could not read the media at {location}: {exc}.") from None
     except requests.RequestException as exc:
@@ -74,14 +79,17 @@ def _readable(location: str) -> str:
         ) from None
 
 
-def _last_hop(url: str) -> str:
-    """The URL the server finally answers from, every redirect checked by the media policy on the way."""
+def _last_hop(url: str, named: str | None = None) -> str:
+    """The URL the server finally answers from, every redirect checked by the media policy on the way. Messages
+    name ``named`` (the media file's own location, when ``url`` is a signed URL made of it)."""
     response = media_request("HEAD", url, timeout=settings.STAGING_TIMEOUT)
     if response.status_code == 405:  # no HEAD here: ask for the start of the file instead
         response = media_request("GET", url, timeout=settings.STAGING_TIMEOUT, stream=True)
         response.close()
     if response.status_code >= 400:
-        raise ThumbnailFailed(f"Could not read the media at {url}: the server answered HTTP {response.status_code}.")
+        raise ThumbnailFailed(
+            f"Could not read the media at {named or url}: the server answered HTTP {response.status_code}."
+        )
     return response.url
 
 
@@ -117,7 +125,7 @@ def _image_still(location: str) -> bytes:
             client, where = s3_media(location)
             data = client.get_object(**where)["Body"].read()
         else:
-            response = media_request("GET", location, timeout=settings.STAGING_TIMEOUT)
+            response = media_request("GET", locations.readable(location), timeout=settings.STAGING_TIMEOUT)
             response.raise_for_status()
             data = response.content
         image = Image.open(io.BytesIO(data))

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "findings",
     "reports",
     "deliverables",
+    "django_celery_beat",
+    "sources",
     "api",
     # Last: its post_migrate handler gives the role groups every app's permissions.
     "ops",
@@ -249,6 +251,13 @@ CELERY_WORKER_CONCURRENCY = env.int("CHOWDA_WORKER_CONCURRENCY", default=16)
 BACKGROUND_QUEUE = f"{REDIS_KEY_PREFIX}-background"
 BACKGROUND_WINDOW = env.int("CHOWDA_BACKGROUND_WINDOW", default=4)
 CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(BACKGROUND_QUEUE))
+# A schedule's tick (sources/tasks.py) only writes rows: it goes with the background work.
+CELERY_TASK_ROUTES = {"sources.tick": {"queue": BACKGROUND_QUEUE}}
+# Schedules live in the database (django-celery-beat), read by exactly one beat process: `make run` starts it,
+# compose has a `beat` service. A second beat started by mistake sends each tick again, and the tick does nothing
+# the second time (Schedule.last_due).
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
 
 # The dispatcher (runs/dispatcher.py) keeps at most this many runs of each batch in the queue or
 # running, so every active batch progresses and a cancel has little to take back.

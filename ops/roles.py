@@ -6,11 +6,13 @@ CURATOR_MODELS = {
     "clams_apps": ["clamsapp"],
     "pipelines": ["pipeline", "pipelinestep"],
     "batches": ["mediafile", "collection", "batch"],
+    "sources": ["mediasource", "schedule"],
 }
 READ_ONLY_MODELS = {
     "runs": ["run", "steprun"],
     "deliverables": ["finalmmif", "delivery"],
     "background": ["backgroundjob"],
+    "sources": ["syncrun"],
 }
 # Marking a final MMIF is adding one; delivering a batch is adding a delivery; trying a failed background
 # job again is changing it.
@@ -47,4 +49,4 @@ def sync_roles(**kwargs) -> None:
         + _lookup(set(CURATOR_EXTRA))
     )
     viewers, _ = Group.objects.get_or_create(name="Viewers")
-    viewers.permissions.set(_permissions({**CURATOR_MODELS, **READ_ONLY_MODELS}, ["view"]))
+    viewers.permissions.set(_permissions(CURATOR_MODELS, ["view"]) + _permissions(READ_ONLY_MODELS, ["view"]))

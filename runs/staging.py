@@ -31,6 +31,7 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
+from batches import locations
 from batches.models import MediaFile
 from batches.s3 import s3_media
 from clams_apps.models import ClamsApp, MediaAccess
@@ -142,8 +143,9 @@ def staging_root_for(location: str, apps: Iterable[ClamsApp]) -> str | None:
     """Where the apps see the scratch folder if the location must be staged for one of them, else None.
 
     An app that reads under a media root always needs a staged copy; one that needs a local file needs one
-    unless the location is file://; nothing reads s3:// itself. The first app with a media root decides
-    the path written into the MMIF (the apps of one pipeline must mount the scratch folder at one path).
+    unless the location is file://; nothing reads s3:// or sonyci:// (batches/locations.py) itself. The first
+    app with a media root decides the path written into the MMIF (the apps of one pipeline must mount the
+    scratch folder at one path).
     """
     scheme = urlsplit(location).scheme
     needing = [
@@ -151,6 +153,7 @@ def staging_root_for(location: str, apps: Iterable[ClamsApp]) -> str | None:
         for app in apps
         if app.media_access == MediaAccess.MEDIA_ROOT
         or scheme == "s3"
+        or locations.scheme_of(location) is not None
         or (app.media_access == MediaAccess.LOCAL and scheme != "file")
     ]
     if not needing:
@@ -181,14 +184,19 @@ def stage(media_file: MediaFile) -> str:
     if target.exists():
         return relative
     location = media_file.location
+    try:
+        # A sonyci:// location becomes a fresh signed URL, read as any other; messages name the location.
+        readable = locations.readable(location)
+    except locations.Unresolved as exc:
+        raise StagingFailed(f"{exc} Then use Retry failed.") from None
     part = None
-    size = _size(location)
+    size = _size(readable, location)
     if size is not None:
         part = _reserve(target, size, location)
         if part is None:
             return relative  # another worker staged it meanwhile
     try:
-        with _source(location) as (streamed_size, chunks):
+        with _source(readable, location) as (streamed_size, chunks):
             if part is None:
                 part = _reserve(target, streamed_size, location)
                 if part is None:
@@ -207,7 +215,7 @@ def stage(media_file: MediaFile) -> str:
     return relative
 
 
-def _size(location: str) -> int | None:
+def _size(location: str, named: str | None = None) -> int | None:
     """The file's size in bytes when the location tells it without sending the file; None when it cannot.
 
     An unreachable HTTP server fails here with the sentence the download would give; any other answer
@@ -220,7 +228,7 @@ def _size(location: str) -> int | None:
         except (OSError, UrlRefused):
             return None  # the download says why
     if parts.scheme in ("http", "https"):
-        response = _http("HEAD", location)
+        response = _http("HEAD", location, named=named)
         length = response.headers.get("Content-Length", "")
         return int(length) if response.ok and length.isdigit() else None
     if parts.scheme == "s3":
@@ -233,16 +241,17 @@ def _size(location: str) -> int | None:
     return None
 
 
-def _http(method: str, location: str, **kwargs) -> requests.Response:
+def _http(method: str, location: str, *, named: str | None = None, **kwargs) -> requests.Response:
     """The media server's answer, its location and every redirect checked first (clams_apps/url_policy.py);
-    raises StagingFailed, with a sentence, when it is refused or cannot be reached."""
+    raises StagingFailed, with a sentence naming ``named`` (the media file's own location) or ``location``,
+    when it is refused or cannot be reached."""
     try:
         return media_request(method, location, timeout=settings.STAGING_TIMEOUT, **kwargs)
     except UrlRefused as exc:
-        raise StagingFailed(_sentence(location, str(exc))) from None
+        raise StagingFailed(_sentence(named or location, str(exc).replace(location, named or location))) from None
     except requests.RequestException as exc:
         reason = f"the server cannot be reached ({exc.__class__.__name__})"
-        raise StagingFailed(_sentence(location, reason)) from None
+        raise StagingFailed(_sentence(named or location, reason)) from None
 
 
 def _sentence(location: str, reason: str) -> str:
@@ -253,9 +262,11 @@ def _sentence(location: str, reason: str) -> str:
 
 
 @contextmanager
-def _source(location: str) -> Iterator[tuple[int, Iterable[bytes]]]:
-    """Open a location for streaming: its size in bytes (0 if unknown) and its chunks."""
+def _source(location: str, named: str | None = None) -> Iterator[tuple[int, Iterable[bytes]]]:
+    """Open a location for streaming: its size in bytes (0 if unknown) and its chunks. Messages name ``named``
+    (the media file's own location, when ``location`` is a signed URL made of it)."""
     parts = urlsplit(location)
+    named = named or location
     if parts.scheme == "file":
         try:
             file = open(check_media_path(location), "rb")  # noqa: SIM115 (closed below)
@@ -266,10 +277,10 @@ def _source(location: str) -> Iterator[tuple[int, Iterable[bytes]]]:
         with file:
             yield os.fstat(file.fileno()).st_size, iter(lambda: file.read(CHUNK), b"")
     elif parts.scheme in ("http", "https"):
-        response = _http("GET", location, stream=True)
+        response = _http("GET", location, named=named, stream=True)
         with response:
             if response.status_code >= 400:
-                raise StagingFailed(_sentence(location, f"the server answered HTTP {response.status_code}"))
+                raise StagingFailed(_sentence(named, f"the server answered HTTP {response.status_code}"))
             yield int(response.headers.get("Content-Length") or 0), response.iter_content(CHUNK)
     elif parts.scheme == "s3":
         client, where = s3_media(location)

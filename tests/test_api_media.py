@@ -55,7 +55,7 @@ def test_a_media_file_is_checked_like_in_the_admin(api):
 
     assert answers[0]["guid"][0].startswith("'bad guid' is not a valid GUID")
     assert answers[0]["location"] == [
-        "'ftp://x/y' is not a location the apps can read: use a file://, http://, https:// or s3:// URI."
+        "'ftp://x/y' is not a location the apps can read: use a file://, http://, https://, s3:// or sonyci:// URI."
     ]
     assert answers[1] == {"document_type": ["MIME type video/mp4 is video, not audio."]}
     assert answers[2] == {
@@ -127,7 +127,7 @@ def test_one_bad_line_imports_nothing_and_every_bad_line_is_reported(api):
     assert (body["created"], body["existing"], body["batch"]) == (1, 0, None)
     assert [(e["line"], e["text"]) for e in body["errors"]] == [(3, "bad guid!,,"), (4, "cpb-3,ftp://x,video/mp4")]
     assert body["errors"][1]["reason"] == (
-        "'ftp://x' is not a location the apps can read: use a file://, http://, https:// or s3:// URI."
+        "'ftp://x' is not a location the apps can read: use a file://, http://, https://, s3:// or sonyci:// URI."
     )
     assert not MediaFile.objects.exists()
     assert not Batch.objects.exists()

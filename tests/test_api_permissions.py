@@ -9,6 +9,8 @@ from rest_framework.test import APIClient
 
 from clams_apps.services import app_register
 from runs.models import Status
+from sources.models import MediaSource, Schedule, SourceKind, SyncRun
+from sources.services import schedule_save
 from tests.factories import (
     BatchFactory,
     ClamsAppFactory,
@@ -49,7 +51,13 @@ def world(settings, tmp_path, clams_apps_served):
         "run": done,
         "queued_run": queued,
         "spare_media": MediaFileFactory(),
+        "source": MediaSource.objects.create(name="feed", kind=SourceKind.HTTP_FEED, api_url="http://127.0.0.1:1/f"),
+        "spare_source": MediaSource.objects.create(name="s3", kind=SourceKind.S3, bucket="archive"),
     }
+    objects["schedule"] = schedule_save(
+        Schedule(name="nightly", cron="0 2 * * *", action="sync", source=objects["source"])
+    )
+    objects["sync"] = SyncRun.objects.create(source=objects["spare_source"], trigger="test", status="succeeded")
     ids = {name: obj.pk for name, obj in objects.items()}
     return {**objects, "ids": {**ids, "queued_run_batch": queued.batch_id}, "served": clams_apps_served}
 
@@ -106,6 +114,31 @@ ENDPOINTS = [
     ("get", "/api/runs/{run}/mmif/", None, "read", 200),
     ("get", "/api/runs/{run}/steps/1/mmif/", None, "read", 200),
     ("post", "/api/runs/{queued_run}/cancel/", None, "write", 200),
+    ("get", "/api/media-sources/", None, "read", 200),
+    (
+        "post",
+        "/api/media-sources/",
+        lambda w: {"name": "Bucket", "kind": "s3", "bucket": "media", "credentials_env": "ARCHIVE_S3"},
+        "write",
+        201,
+    ),
+    ("get", "/api/media-sources/{source}/", None, "read", 200),
+    ("patch", "/api/media-sources/{source}/", lambda w: {"enabled": False}, "write", 200),
+    ("delete", "/api/media-sources/{spare_source}/", None, "write", 204),
+    ("post", "/api/media-sources/{source}/sync/", None, "write", 202),
+    ("get", "/api/sync-runs/", None, "read", 200),
+    ("get", "/api/sync-runs/{sync}/", None, "read", 200),
+    ("get", "/api/schedules/", None, "read", 200),
+    (
+        "post",
+        "/api/schedules/",
+        lambda w: {"name": "Weekly", "cron": "0 3 * * 1", "action": "sync", "source": w["source"].pk},
+        "write",
+        201,
+    ),
+    ("get", "/api/schedules/{schedule}/", None, "read", 200),
+    ("patch", "/api/schedules/{schedule}/", lambda w: {"cron": "30 1 * * *"}, "write", 200),
+    ("delete", "/api/schedules/{schedule}/", None, "write", 204),
 ]
 
 
