@@ -45,7 +45,10 @@ def test_every_command_refers_to_something_in_the_project():
         elif command[0] == "celery":
             assert command[1:3] == ["-A", "chowda_site"], name
             assert (ROOT / "chowda_site" / "celery.py").exists(), name
-            assert "threads" in command, f"{name}: workers use a thread pool"
+            if command[3] == "worker":
+                assert "threads" in command, f"{name}: workers use a thread pool"
+            else:
+                assert command[3] == "beat", f"{name}: a Celery worker or the one beat"
         else:
             raise AssertionError(f"{name}: unexpected command {command}")
 

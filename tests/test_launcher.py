@@ -102,7 +102,14 @@ def test_the_demo_starts_runs_and_stops_cleanly(tmp_path):
     try:
         printed = read_until(launcher, "Chowda is running")
         assert "Chowda is running" in printed, printed
-        for service in ("Redis (embedded)", "Demo segmenter", "Demo summarizer", "Daphne", "Celery worker"):
+        for service in (
+            "Redis (embedded)",
+            "Demo segmenter",
+            "Demo summarizer",
+            "Daphne",
+            "Celery worker",
+            "Celery beat",
+        ):
             assert service in printed
         live_path = re.search(r"/batches/(\d+)/live/", printed).group(0)
         health = requests.get(f"{base}/healthz", timeout=5)
@@ -142,7 +149,7 @@ def test_the_demo_starts_runs_and_stops_cleanly(tmp_path):
         assert len(json.loads(manifest.read_text())["files"]) == 5
 
         children = children_of(launcher.pid)
-        assert len(children) == 5
+        assert len(children) == 6  # Daphne, the worker, beat, the two demo apps and the embedded Redis
         launcher.send_signal(signal.SIGINT)
         assert launcher.wait(timeout=15) == 0
         assert not [pid for pid in children if alive(pid)]
@@ -158,7 +165,7 @@ def test_a_service_that_dies_stops_the_others_and_is_named(tmp_path):
     try:
         assert "Chowda is running" in read_until(launcher, "Chowda is running")
         children = children_of(launcher.pid)
-        worker = next(pid for pid in children if b"celery" in Path(f"/proc/{pid}/cmdline").read_bytes())
+        worker = next(pid for pid in children if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes())
 
         os.kill(worker, signal.SIGKILL)
 

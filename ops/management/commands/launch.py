@@ -103,6 +103,15 @@ class Command(BaseCommand):
                 ),
                 timeout=60,
             )
+            # Exactly one beat: it sends the schedules' ticks (sources/), read from the database.
+            launcher.start(
+                Service(
+                    "Celery beat (schedules)",
+                    python_module("celery", "-A", "chowda_site", "beat", "--loglevel", "INFO"),
+                    "schedules from the database",
+                    lambda: True,
+                )
+            )
             if demo:
                 call_command(
                     "seed_demo",
