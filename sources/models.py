@@ -190,6 +190,8 @@ class SyncRun(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # When it last finished a page: a sync done by a command that stopped is known by its silence.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     pages = models.PositiveIntegerField(default=0)
     seen = models.PositiveIntegerField(default=0)

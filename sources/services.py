@@ -3,7 +3,7 @@
 import json
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from croniter import CroniterError, croniter
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from background.dispatcher import jobs_add
+from background.models import ACTIVE_JOB_STATUSES, BackgroundJob
 from batches.models import Batch, MediaFile
 from batches.services import add_media_files
 from runs.models import Run, Status
@@ -51,7 +52,7 @@ def source_sync(source: MediaSource, *, trigger: str, user=None, in_background: 
                 jobs_add(SYNC_KIND, SyncRun.objects.filter(pk=sync.pk))
     except IntegrityError:
         running = SyncRun.objects.filter(source=source, status__in=[SyncStatus.PENDING, SyncStatus.RUNNING]).first()
-        if running is None:  # it ended meanwhile: ask again
+        if running is None or _abandoned(running):  # it ended meanwhile, or never will: ask again
             return source_sync(source, trigger=trigger, user=user, in_background=in_background)
         return SyncAsked(
             running,
@@ -62,6 +63,29 @@ def source_sync(source: MediaSource, *, trigger: str, user=None, in_background: 
     if not in_background:
         return SyncAsked(sync, f"Syncing source '{source.name}' (sync {sync.pk}).")
     return SyncAsked(sync, f"Syncing source '{source.name}' in the background (sync {sync.pk}).")
+
+
+# A sync done by a command (not a background job) that has not finished a page for this long was abandoned.
+SYNC_SILENT_AFTER = timedelta(minutes=15)
+
+
+def _abandoned(sync: SyncRun) -> bool:
+    """Whether an active sync will never end by itself (its background job failed or is gone, or the command that
+    did it went silent); if so it is marked failed, with a sentence, so that a new one can start."""
+    job = BackgroundJob.objects.filter(kind=SYNC_KIND, target=sync.pk).order_by("-pk").first()
+    if job is not None:
+        lost = job.status not in ACTIVE_JOB_STATUSES
+    else:
+        lost = (sync.heartbeat_at or sync.created_at) < timezone.now() - SYNC_SILENT_AFTER
+    if not lost:
+        return False
+    why = job.error if job is not None and job.error else "its worker or command stopped"
+    SyncRun.objects.filter(pk=sync.pk, status__in=[SyncStatus.PENDING, SyncStatus.RUNNING]).update(
+        status=SyncStatus.FAILED,
+        finished_at=timezone.now(),
+        sentence=f"The sync stopped before it finished ({why.rstrip('.')}); nothing was marked missing.",
+    )
+    return True
 
 
 def cron_check(expression: str, zone: str) -> list[datetime]:

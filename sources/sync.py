@@ -72,14 +72,16 @@ def sync_run(sync_id: int, *, progress: Callable[[str], None] = lambda said: Non
     sync = SyncRun.objects.select_related("source").filter(pk=sync_id).first()
     if sync is None or sync.status not in (SyncStatus.PENDING, SyncStatus.RUNNING):
         return None
-    SyncRun.objects.filter(pk=sync.pk).update(status=SyncStatus.RUNNING, started_at=timezone.now())
+    SyncRun.objects.filter(pk=sync.pk).update(
+        status=SyncStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
+    )
     source = sync.source
     counts = Counts()
     try:
         rule = re.compile(source.guid_rule)
         for page in pages(source):
             _apply(sync, source, rule, page, counts)
-            SyncRun.objects.filter(pk=sync.pk).update(**counts.fields())
+            SyncRun.objects.filter(pk=sync.pk).update(**counts.fields(), heartbeat_at=timezone.now())
             progress(f"page {counts.pages}: {counts.seen:,} items")
         missing = _mark_missing(sync, source)
     except ListingFailed as exc:

@@ -2,12 +2,15 @@
 
 import json
 import uuid
+from datetime import timedelta
 
 import boto3
 import pytest
 import requests
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
+from background.models import BackgroundJob, JobStatus
 from batches.models import MediaFile
 from sources.models import MediaSource, SourceKind, SyncRun, SyncStatus
 from sources.services import source_sync
@@ -225,3 +228,34 @@ def test_a_source_that_cannot_be_reached_fails_its_sync_with_a_sentence():
         "Page 1 of the feed of source 'feed' (http://127.0.0.1:1/feed) could not be read (ConnectionError): "
         "check the feed's server, then sync again."
     )
+
+
+def test_a_sync_whose_job_failed_for_good_is_closed_with_a_sentence_and_a_new_one_starts():
+    """A worker lost three times fails the job; its sync, still marked running, must not block the source."""
+    source = MediaSource.objects.create(name="feed", kind=SourceKind.HTTP_FEED, api_url="http://127.0.0.1:1/feed")
+    stuck = source_sync(source, trigger="test").sync
+    SyncRun.objects.filter(pk=stuck.pk).update(status=SyncStatus.RUNNING)
+    BackgroundJob.objects.filter(kind="sync", target=stuck.pk).update(
+        status=JobStatus.FAILED, error="The worker was lost 3 times while it did this."
+    )
+
+    again = source_sync(source, trigger="test")
+
+    assert again.started and again.sync != stuck
+    stuck.refresh_from_db()
+    assert stuck.status == SyncStatus.FAILED
+    assert stuck.sentence == (
+        "The sync stopped before it finished (The worker was lost 3 times while it did this); "
+        "nothing was marked missing."
+    )
+
+
+def test_a_sync_that_a_command_left_silent_is_closed_and_one_still_going_is_not():
+    source = MediaSource.objects.create(name="feed", kind=SourceKind.HTTP_FEED, api_url="http://127.0.0.1:1/feed")
+    going = source_sync(source, trigger="command", in_background=False).sync
+    SyncRun.objects.filter(pk=going.pk).update(status=SyncStatus.RUNNING, heartbeat_at=timezone.now())
+    assert not source_sync(source, trigger="test").started
+
+    SyncRun.objects.filter(pk=going.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert source_sync(source, trigger="test").started
+    assert SyncRun.objects.get(pk=going.pk).status == SyncStatus.FAILED
