@@ -2,15 +2,16 @@
 
     make bench                       # or: .venv/bin/python bench/summary.py
 
-Runs bench/celery_floor.py, bench/overhead.py, bench/flow.py, bench/memory.py and bench/scale.py one after
-the other (each prints its own figures as it goes), then prints:
+Runs bench/celery_floor.py, bench/overhead.py, bench/flow.py, bench/memory.py, bench/scale.py and bench/sync.py
+one after the other (each prints its own figures as it goes), then prints:
 
 - the floor under a step's worker CPU, measured in the same run: a Celery task that does nothing but send
   the next (bench/celery_floor.py) plus the CPU the HTTP client of a bare loop spends on the same request
   (bench/overhead.py's sequential loop); and Chowda's worker CPU per step at concurrency 1 and 8 over it;
 - whether a pipeline of two apps under limits keeps them at their limits, and whether a small batch waits
   behind a big one (bench/flow.py);
-- imports, starts, the live page and a cancel at 100,000 files (bench/scale.py).
+- imports, starts, the live page and a cancel at 100,000 files (bench/scale.py);
+- a sync of an S3 source of 10,000 and 100,000 objects: time, peak memory, queries per page (bench/sync.py).
 
 Figures of CPU and time depend on the machine and on what else runs on it: run it on an idle machine. A
 benchmark, not a test: it exits 0 whether or not the goals are met, and 1 only if a benchmark breaks.
@@ -44,6 +45,7 @@ def main() -> int:
         flow = run("flow.py", figures=out / "flow.json")
         run("memory.py")
         scale = run("scale.py", figures=out / "scale.json")
+        sync = run("sync.py", figures=out / "sync.json")
 
     client = overhead["loop_client_cpu_ms"]
     base = floor["celery_cpu_ms"] + client
@@ -88,6 +90,33 @@ def main() -> int:
         ("100,000-file batch: cancel", "cancel 100,000 files", 2.0),
     ]:
         rows.append((label, f"{scale[key]:.2f} s", f"<= {goal:g} s", scale[key] <= goal))
+    small, big = sync["10000"], sync["100000"]
+    rows += [
+        (
+            "S3 sync of 100,000 objects (listing alone)",
+            f"{big['first']['seconds']:.1f} s ({big['listing_seconds']:.1f} s)",
+            "",
+            None,
+        ),
+        (
+            "  the same, nothing changed",
+            f"{big['again']['seconds']:.1f} s",
+            "",
+            None,
+        ),
+        (
+            "sync peak memory, 10,000 / 100,000 objects",
+            f"+{small['first']['peak_rise_mb']:.0f} / +{big['first']['peak_rise_mb']:.0f} MB",
+            "flat",
+            big["first"]["peak_rise_mb"] <= 1.5 * small["first"]["peak_rise_mb"] + 5,
+        ),
+        (
+            "sync queries per page, 10,000 / 100,000 objects",
+            f"{small['first']['queries_per_page']:.0f} / {big['first']['queries_per_page']:.0f}",
+            "flat",
+            big["first"]["queries_per_page"] <= small["first"]["queries_per_page"] + 1,
+        ),
+    ]
 
     print('\n=== The figures Chowda is held to (docs/operating.md, "Performance")')
     print(f"{'figure':<56}{'value':>22}  {'goal':<16}result")

@@ -12,14 +12,17 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chowda_site.startup import refuse_development_key, refuse_unknown_redis  # noqa: E402
 from chowda_site.websocket_origin import OriginValidator  # noqa: E402
-from runs.routing import websocket_urlpatterns  # noqa: E402
+from runs.routing import websocket_urlpatterns as runs_websockets  # noqa: E402
+from sources.routing import websocket_urlpatterns as sources_websockets  # noqa: E402
 
 refuse_development_key()
 refuse_unknown_redis("The web server")
 
+# The runs' routes end with a catch-all that refuses any other path: they come last.
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(sources_websockets + runs_websockets))),
     }
 )

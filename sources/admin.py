@@ -5,6 +5,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from sources.live import latest_sync_event
 from sources.models import MediaSource, Schedule, SourceKind, SyncRun
 from sources.services import SourceError, next_times, schedule_check, schedule_save, schedules_changed, source_sync
 
@@ -96,6 +97,12 @@ class MediaSourceAdmin(admin.ModelAdmin):
                 last_sync_id=Subquery(last.values("pk")[:1]),
             )
         )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The latest sync, kept current over a websocket while the page is open (sources/static/sources/sync_live.js).
+        latest = latest_sync_event(int(object_id)) if str(object_id).isdigit() else None
+        extra_context = {**(extra_context or {}), "latest_sync": latest}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="where")
     def where(self, source):

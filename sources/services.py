@@ -17,6 +17,7 @@ from batches.models import Batch, MediaFile
 from batches.services import add_media_files
 from runs.models import Run, Status
 from runs.services import RunnerError, batch_start
+from sources.live import sync_changed
 from sources.models import MediaSource, Schedule, ScheduleAction, SyncRun, SyncStatus
 from sources.sync import sync_run
 
@@ -48,6 +49,7 @@ def source_sync(source: MediaSource, *, trigger: str, user=None, in_background: 
     try:
         with transaction.atomic():
             sync = SyncRun.objects.create(source=source, trigger=trigger[:200], started_by=user)
+            sync_changed(sync.pk)
             if in_background:
                 jobs_add(SYNC_KIND, SyncRun.objects.filter(pk=sync.pk))
     except IntegrityError:
@@ -85,6 +87,7 @@ def _abandoned(sync: SyncRun) -> bool:
         finished_at=timezone.now(),
         sentence=f"The sync stopped before it finished ({why.rstrip('.')}); nothing was marked missing.",
     )
+    sync_changed(sync.pk)
     return True
 
 

@@ -23,6 +23,7 @@ from batches.models import DocumentType, MediaFile, validate_guid, validate_loca
 from batches.services import add_media_files, media_make_thumbnails
 from chowda_site.insert_select import insert_values
 from sources.listing import Item, ListingFailed, Page, pages
+from sources.live import sync_changed
 from sources.models import MediaSource, SourceItem, SyncRun, SyncStatus
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def sync_run(sync_id: int, *, progress: Callable[[str], None] = lambda said: Non
     SyncRun.objects.filter(pk=sync.pk).update(
         status=SyncStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
     )
+    sync_changed(sync.pk)
     source = sync.source
     counts = Counts()
     try:
@@ -82,6 +84,7 @@ def sync_run(sync_id: int, *, progress: Callable[[str], None] = lambda said: Non
         for page in pages(source):
             _apply(sync, source, rule, page, counts)
             SyncRun.objects.filter(pk=sync.pk).update(**counts.fields(), heartbeat_at=timezone.now())
+            sync_changed(sync.pk)
             progress(f"page {counts.pages}: {counts.seen:,} items")
         missing = _mark_missing(sync, source)
     except ListingFailed as exc:
@@ -109,6 +112,7 @@ def _finish(sync: SyncRun, counts: Counts, status: str, sentence: str, *, missin
     SyncRun.objects.filter(pk=sync.pk).update(
         **counts.fields(), missing=missing, status=status, sentence=sentence, finished_at=timezone.now()
     )
+    sync_changed(sync.pk)
     sync.refresh_from_db()
     return sync
 

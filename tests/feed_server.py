@@ -1,7 +1,8 @@
 """An HTTP JSON feed of media items on loopback, in the format Chowda's http_feed sources read.
 
 Pages of ``{"items": [...], "next": URL | null}``, each with an ETag that changes when its items do, answered
-304 to a matching If-None-Match; knobs to make a page fail (a status, a body that is not JSON) and counters.
+304 to a matching If-None-Match; knobs to make a page fail (a status, a body that is not JSON) or wait, and
+counters.
 """
 
 import hashlib
@@ -18,6 +19,7 @@ class FeedServer:
         self.token = token
         self.failures: dict[int, tuple[int, bytes]] = {}  # page number -> (status, body), answered once
         self.requests: list[tuple[int, str]] = []  # (page, answer status)
+        self.held: dict[int, threading.Event] = {}  # page number -> answered only once the event is set
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_port}/feed"
@@ -33,6 +35,11 @@ class FeedServer:
 
     def fail(self, page: int, status: int = 500, body: bytes = b'{"error": "boom"}') -> None:
         self.failures[page] = (status, body)
+
+    def hold(self, page: int) -> threading.Event:
+        """Answer ``page`` only once the returned event is set (a sync caught in the middle)."""
+        self.held[page] = threading.Event()
+        return self.held[page]
 
     def _page(self, number: int) -> tuple[bytes, str]:
         with self.lock:
@@ -53,6 +60,8 @@ class FeedServer:
                 number = int(parse_qs(urlsplit(self.path).query).get("page", ["1"])[0])
                 if feed.token and self.headers.get("Authorization") != f"Bearer {feed.token}":
                     return self._answer(number, 401, b'{"error": "no token"}')
+                if number in feed.held:
+                    feed.held[number].wait(timeout=120)
                 failure = feed.failures.pop(number, None)
                 if failure:
                     return self._answer(number, *failure)
