@@ -118,7 +118,7 @@ def main() -> int:
         ),
     ]
 
-    print('\n=== The figures Chowda is held to (docs/operating.md, "Performance")')
+    print('\n=== The figures Chowda is held to (docs/operating.md, "Benchmark")')
     print(f"{'figure':<56}{'value':>22}  {'goal':<16}result")
     for label, value, goal, met in rows:
         verdict = "" if met is None else ("met" if met else "MISSED")
