@@ -18,11 +18,10 @@ from sources.routing import websocket_urlpatterns as sources_websockets  # noqa:
 refuse_development_key()
 refuse_unknown_redis("The web server")
 
-# The runs' routes end with a catch-all that refuses any other path: they come last.
-
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
+        # The runs' routes end with a catch-all that refuses any other path: they come last.
         "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(sources_websockets + runs_websockets))),
     }
 )

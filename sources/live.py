@@ -4,7 +4,7 @@ pages that watch its source (the Channels group ``media-source-<id>``), as runs'
 from django.db import transaction
 
 from runs.events import publisher
-from sources.models import SyncRun
+from sources.models import ACTIVE_SYNC_STATUSES, SyncRun
 
 COUNTS = ["pages", "seen", "new", "updated", "unchanged", "missing", "skipped", "errors"]
 
@@ -22,7 +22,8 @@ def sync_event(sync: SyncRun | None) -> dict:
         "sync": sync.pk,
         "source": sync.source_id,
         "status": sync.status,
-        "active": sync.status in ("pending", "running"),
+        "status_label": sync.get_status_display(),
+        "active": sync.status in ACTIVE_SYNC_STATUSES,
         "sentence": sync.sentence,
         "started_at": sync.started_at.isoformat() if sync.started_at else None,
         "finished_at": sync.finished_at.isoformat() if sync.finished_at else None,

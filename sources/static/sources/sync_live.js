@@ -14,8 +14,8 @@
     }
     link.textContent = `Sync ${sync.sync}`;
     link.href = panel.dataset.syncUrl.replace("/0/", `/${sync.sync}/`);
-    status.textContent = sync.status;
-    status.className = `status-${sync.status === "pending" ? "pending" : sync.status}`;
+    status.textContent = sync.status_label;
+    status.className = `status-${sync.status}`;
     const counts = document.getElementById("sync-counts");
     counts.replaceChildren(...COUNTS.map((name) => {
       const span = document.createElement("span");
