@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,7 @@ def serve(sizes: list[int]) -> None:
         bucket = f"{BUCKET}-{size}"
         backend.create_bucket(bucket, "us-east-1")
         for n in range(size):
-            backend.put_object(bucket, f"media/cpb-aacip-{n:07d}-bench.mp4", b"x")
+            backend.put_object(bucket, f"media/cpb-aacip-{size}-{n:07d}.mp4", b"x")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # not a line per request
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -85,7 +86,11 @@ def one(endpoint: str, objects: int) -> None:
     from sources.sync import sync_run
 
     source = MediaSource.objects.create(
-        name=f"bench {objects}", kind=SourceKind.S3, bucket=f"{BUCKET}-{objects}", prefix="media", endpoint_url=endpoint
+        name=f"bench {objects} {uuid.uuid4().hex[:6]}",
+        kind=SourceKind.S3,
+        bucket=f"{BUCKET}-{objects}",
+        prefix="media",
+        endpoint_url=endpoint,
     )
     queries = 0
 
