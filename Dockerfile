@@ -17,6 +17,7 @@ RUN pip install --require-hashes -r requirements/run.txt
 
 COPY pyproject.toml README.md ./
 COPY chowda_site chowda_site
+COPY background background
 COPY clams_apps clams_apps
 COPY pipelines pipelines
 COPY batches batches
@@ -24,6 +25,7 @@ COPY runs runs
 COPY findings findings
 COPY reports reports
 COPY deliverables deliverables
+COPY sources sources
 COPY api api
 COPY ops ops
 COPY demo_apps demo_apps
