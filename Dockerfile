@@ -26,6 +26,7 @@ COPY reports reports
 COPY deliverables deliverables
 COPY api api
 COPY ops ops
+COPY sso sso
 COPY demo_apps demo_apps
 COPY templates templates
 COPY manage.py ./

@@ -73,6 +73,7 @@ def test_the_dockerfile_copies_every_django_app():
         "reports",
         "deliverables",
         "api",
+        "sso",
         "templates",
     ):
         assert f"COPY {package} {package}" in dockerfile
