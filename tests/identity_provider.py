@@ -104,9 +104,10 @@ class IdentityProvider:
         }
 
 
-def sign_in(client, provider: IdentityProvider, login: str, next_url: str = "/admin/"):
+def sign_in(client, provider: IdentityProvider, login: str, next_url: str = "/admin/", meanwhile=None):
     """Sign in through the real provider: Chowda (Django's test client) ↔ the provider (plain HTTP, as a browser
-    would, through its login form). Returns Chowda's answer to the provider's redirect back."""
+    would, through its login form). Returns Chowda's answer to the provider's redirect back, which
+    ``meanwhile()``, if given, is called just before."""
     start = client.post("/sso/login/", {"next": next_url})
     assert start.status_code == 302, start.content.decode()
     browser = requests.Session()
@@ -121,4 +122,6 @@ def sign_in(client, provider: IdentityProvider, login: str, next_url: str = "/ad
     while answer.is_redirect and not answer.headers["Location"].startswith("http://testserver/"):
         answer = browser.get(urljoin(answer.url, answer.headers["Location"]), allow_redirects=False, timeout=10)
     back = urlsplit(answer.headers["Location"])
+    if meanwhile:
+        meanwhile()
     return client.get(back.path, {key: values[0] for key, values in parse_qs(back.query).items()})
