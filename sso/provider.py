@@ -18,7 +18,6 @@ from allauth.socialaccount.internal import jwtkit
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
-from allauth.utils import build_absolute_uri
 from django.conf import settings
 from django.urls import reverse
 
@@ -55,7 +54,9 @@ class ArchiveAdapter(OpenIDConnectOAuth2Adapter):
         return config
 
     def get_callback_url(self, request, app) -> str:
-        return build_absolute_uri(request, reverse("sso:callback"), self.redirect_uri_protocol)
+        # The site's public address, not the request's: behind an HTTPS proxy the request looks like plain HTTP,
+        # and the redirect URI must be exactly the https:// one registered with the provider.
+        return settings.SITE_URL + reverse("sso:callback")
 
     def get_access_token_data(self, request, app, client, pkce_code_verifier=None):
         try:

@@ -105,7 +105,7 @@ def provider_logout_url(request, id_token: str) -> str | None:
         {
             "id_token_hint": id_token,
             "client_id": settings.SINGLE_SIGN_ON.client_id,
-            "post_logout_redirect_uri": request.build_absolute_uri(reverse("sso:signed_out")),
+            "post_logout_redirect_uri": settings.SITE_URL + reverse("sso:signed_out"),
         }
     )
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"

@@ -323,6 +323,7 @@ def single_sign_on(settings, identity_provider):
     from sso.configuration import single_sign_on_from
 
     config = single_sign_on_from(identity_provider.chowda_env("http://testserver"))
+    settings.SITE_URL = "http://testserver"
     settings.SINGLE_SIGN_ON = config
     settings.SOCIALACCOUNT_PROVIDERS = config.allauth_providers()
     return config

@@ -100,6 +100,7 @@ class IdentityProvider:
             "CHOWDA_OIDC_CLIENT_SECRET": client_secret,
             "CHOWDA_OIDC_NAME": "the Archive's SSO",
             "CHOWDA_OIDC_ROLE_MAP": "chowda-admins=Admins,chowda-curators=Curators,staff=Viewers",
+            "CHOWDA_SITE_URL": chowda_url,
             **variables,
         }
 
