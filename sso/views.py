@@ -53,8 +53,13 @@ def login(request):
 
 
 def callback(request):
-    configured()
-    return OAuth2CallbackView.adapter_view(ArchiveAdapter(request))(request)
+    """The provider's answer: allauth checks the state and exchanges the code (sso/provider.py checks the rest)."""
+    config = configured()
+    try:
+        return OAuth2CallbackView.adapter_view(ArchiveAdapter(request))(request)
+    except (requests.RequestException, SignInFailed, ValueError) as error:
+        # Discovery, read before allauth's own error handling starts: the provider went away mid-sign-in.
+        return problem(request, sign_in_problem(config, exception=error))
 
 
 def remember_sign_in(request, raw_id_token: str | None) -> None:

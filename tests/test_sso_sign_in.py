@@ -175,6 +175,20 @@ def test_an_unreachable_identity_provider_gets_a_sentence(client, settings, sing
     assert f"Chowda could not reach the identity provider at {unreachable_url}" in answer.content.decode()
 
 
+def test_a_provider_that_goes_away_during_a_sign_in_gets_a_sentence(
+    client, settings, single_sign_on, identity_provider, unreachable_url
+):
+    identity_provider.person("ivy", ["chowda-curators"])
+
+    def the_provider_goes_away():
+        use(settings, single_sign_on_from({**_env(single_sign_on), "CHOWDA_OIDC_ISSUER": unreachable_url}))
+
+    answer = sign_in(client, identity_provider, "ivy", meanwhile=the_provider_goes_away)
+
+    assert answer.status_code == 502
+    assert f"Chowda could not reach the identity provider at {unreachable_url}" in answer.content.decode()
+
+
 def test_a_wrong_client_secret_gets_a_sentence_and_is_never_shown(
     client, settings, single_sign_on, identity_provider, caplog
 ):
