@@ -26,10 +26,15 @@ ID_TOKEN_SESSION_KEY = "sso_id_token"
 NO_ROLE_SESSION_KEY = "sso_no_role"
 
 
+def page(request, title: str, sentence: str, status: int = 200, **flags):
+    """One of single sign-on's plain pages, under the admin's header; ``flags``: problem, signed_in."""
+    context = {**admin.site.each_context(request), "title": title, "sentence": sentence, **flags}
+    return render(request, "sso/page.html", context, status=status)
+
+
 def problem(request, sentence: str, status: int = 502):
     """The page that says why a sign-in did not happen, and leads back to the sign-in page."""
-    context = {"sentence": sentence, "title": "Sign-in did not work", "problem": True}
-    return render(request, "sso/page.html", context, status=status)
+    return page(request, "Sign-in did not work", sentence, status, problem=True)
 
 
 def configured():
@@ -77,13 +82,13 @@ def no_role(request):
     sentence = request.session.get(NO_ROLE_SESSION_KEY) or (
         "You are signed in, but you have no Chowda role: ask whoever manages your account to give you one."
     )
-    return render(request, "sso/page.html", {"sentence": sentence, "title": "No Chowda role", "signed_in": True})
+    return page(request, "No Chowda role", sentence, signed_in=True)
 
 
 def signed_out(request):
     config = configured()
     sentence = f"You are signed out of Chowda and of {config.name}."
-    return render(request, "sso/page.html", {"sentence": sentence, "title": "Signed out"})
+    return page(request, "Signed out", sentence)
 
 
 def logout(request):
