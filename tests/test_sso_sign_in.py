@@ -84,8 +84,9 @@ def test_someone_with_no_mapped_group_gets_a_page_that_says_whom_to_ask(
     assert "Ask Dana to add you to one of these groups: chowda-admins (Admins), chowda-curators (Curators)" in page
     assert 'id="sso-sign-out"' in page
     assert roles_of("nora@archive.test") == {"groups": [], "staff": False, "superuser": False}
-    # Nothing of the admin opens to her: its login page, not a 403.
+    # Nothing of the admin opens to her: its login page, not a 403, which leads back to whom to ask.
     assert client.get("/admin/batches/batch/")["Location"].startswith("/admin/login/")
+    assert 'with no Chowda role:\n  <a href="/sso/no-role/">' in client.get("/admin/login/").content.decode()
 
 
 def test_losing_every_group_takes_every_role_away(client, single_sign_on, identity_provider):
