@@ -28,6 +28,7 @@ COPY deliverables deliverables
 COPY sources sources
 COPY api api
 COPY ops ops
+COPY sso sso
 COPY demo_apps demo_apps
 COPY templates templates
 COPY manage.py ./

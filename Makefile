@@ -92,12 +92,18 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# The single sign-on tests start a real OpenID Provider, panva's oidc-provider, pinned in tests/oidc/package-lock.json.
+OIDC_PROVIDER := tests/oidc/node_modules/oidc-provider
+
+$(OIDC_PROVIDER): tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund --silent
+
 # Test processes: most of the suite's time is spent waiting on servers, workers and browsers, so two
 # processes halve it even on two cores. Each has its own database, Redis keys, worker and apps.
 TEST_PROCESSES ?= 2
 
 ## Run the whole test suite with a coverage summary; fails below the floor in pyproject.toml.
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(OIDC_PROVIDER)
 	$(BIN)/python -m pytest --numprocesses=$(TEST_PROCESSES) --dist=worksteal --cov --cov-report=term
 
 ## Every pre-commit hook over the whole tree: secrets, ruff lint and format, file hygiene.

@@ -1,11 +1,13 @@
 """Chowda settings: everything an operator may change comes from CHOWDA_* environment variables."""
 
+import os
 from pathlib import Path
 
 import environ
 from kombu import Queue
 
 from chowda_site.running import launched_redis_url
+from sso.configuration import single_sign_on_from
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -49,6 +51,12 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "sources",
     "api",
+    # Sign-in with the archive's OpenID Connect provider (docs/single-sign-on.md). Installed whether or not it is
+    # set up, so the database is the same either way; without CHOWDA_OIDC_ISSUER nothing of it is served.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "sso",
     # Last: its post_migrate handler gives the role groups every app's permissions.
     "ops",
 ]
@@ -62,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "chowda_site.urls"
@@ -76,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "sso.context_processors.single_sign_on",
             ],
         },
     },
@@ -296,6 +306,26 @@ WEBHOOK_BACKOFF = env.float("CHOWDA_WEBHOOK_BACKOFF", default=30.0)
 WEBHOOK_TIMEOUT = env.float("CHOWDA_WEBHOOK_TIMEOUT", default=10.0)
 
 LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
+
+# --- Single sign-on (sso/, docs/single-sign-on.md) ---
+# The CHOWDA_OIDC_* variables, checked here: a wrong or missing value stops every process with a sentence that
+# says which. None when CHOWDA_OIDC_ISSUER is unset: then only local accounts sign in, as before.
+SINGLE_SIGN_ON = single_sign_on_from(os.environ)
+SOCIALACCOUNT_PROVIDERS = SINGLE_SIGN_ON.allauth_providers() if SINGLE_SIGN_ON else {}
+ACCOUNT_ADAPTER = "sso.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "sso.adapters.SocialAccountAdapter"
+# The provider vouches for its people: Chowda sends no verification mail, and an address two accounts share
+# (a local one and a single sign-on one, unless CHOWDA_OIDC_LINK_BY_EMAIL links them) is no reason to refuse.
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+# A sign-in linked to a local account by e-mail (sso/adapters.py) stays linked, by the provider's subject.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
+# Seconds to wait for the identity provider (discovery, keys, token, userinfo).
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

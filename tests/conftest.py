@@ -305,3 +305,25 @@ def idle_runner_apps(runner_apps, settings, tmp_path):
         wait_for(lambda b=behaviour: b.in_flight == 0, message="the apps to finish earlier requests")
         behaviour.reset()
     return runner_apps
+
+
+@pytest.fixture(scope="session")
+def identity_provider(tmp_path_factory):
+    """A real OpenID Provider (oidc-provider on Node, tests/oidc/) on loopback for the session."""
+    from tests.identity_provider import IdentityProvider
+
+    provider = IdentityProvider(tmp_path_factory.mktemp("identity-provider"))
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def single_sign_on(settings, identity_provider):
+    """Chowda (this process, Django's test client) set up to sign in with the identity provider."""
+    from sso.configuration import single_sign_on_from
+
+    config = single_sign_on_from(identity_provider.chowda_env("http://testserver"))
+    settings.SITE_URL = "http://testserver"
+    settings.SINGLE_SIGN_ON = config
+    settings.SOCIALACCOUNT_PROVIDERS = config.allauth_providers()
+    return config
