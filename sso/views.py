@@ -24,6 +24,9 @@ from sso.services import sign_in_problem
 log = logging.getLogger(__name__)
 ID_TOKEN_SESSION_KEY = "sso_id_token"
 NO_ROLE_SESSION_KEY = "sso_no_role"
+# What talking to the identity provider raises outside allauth's own error handling: it cannot be reached, it
+# answered what Chowda refuses (SignInFailed), or its discovery document is not JSON.
+PROVIDER_TROUBLE = (requests.RequestException, SignInFailed, ValueError)
 
 
 def page(request, title: str, sentence: str, status: int = 200, **flags):
@@ -53,7 +56,7 @@ def login(request):
     provider = get_adapter(request).get_provider(request, PROVIDER_ID)
     try:
         return provider.redirect(request, process=AuthProcess.LOGIN, next_url=next_url)
-    except (requests.RequestException, SignInFailed, ValueError) as error:
+    except PROVIDER_TROUBLE as error:
         return problem(request, sign_in_problem(config, exception=error))
 
 
@@ -62,7 +65,7 @@ def callback(request):
     config = configured()
     try:
         return OAuth2CallbackView.adapter_view(ArchiveAdapter(request))(request)
-    except (requests.RequestException, SignInFailed, ValueError) as error:
+    except PROVIDER_TROUBLE as error:
         # Discovery, read before allauth's own error handling starts: the provider went away mid-sign-in.
         return problem(request, sign_in_problem(config, exception=error))
 
@@ -106,7 +109,7 @@ def provider_logout_url(request, id_token: str) -> str | None:
     provider has none or cannot be reached (Chowda's own session is over either way)."""
     try:
         endpoint = ArchiveAdapter(request).openid_config.get("end_session_endpoint")
-    except (requests.RequestException, SignInFailed, ValueError) as error:
+    except PROVIDER_TROUBLE as error:
         log.warning("Signed out of Chowda but not of the identity provider: %s", type(error).__name__)
         return None
     if not endpoint:
