@@ -8,7 +8,8 @@ from django_celery_beat.models import PeriodicTask
 
 from background.models import BackgroundJob
 from sources.models import MediaSource, Schedule, SourceKind, SyncRun, SyncStatus
-from tests.factories import CollectionFactory
+from sources.services import schedule_save
+from tests.factories import BatchFactory, CollectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +30,11 @@ def queries(client, url) -> int:
 
 
 def some_syncs(source, n=3):
+    """Syncs of the source, and a schedule that syncs it: what the lists show grows with each call."""
     for _ in range(n):
         SyncRun.objects.create(source=source, trigger="test", status=SyncStatus.SUCCEEDED)
+    schedule_save(Schedule(name=f"sync {source.name}", cron="0 2 * * *", timezone="UTC", action="sync", source=source))
+    Schedule.objects.filter(source=source).update(last_batch=BatchFactory(name=f"made for {source.name}"))
 
 
 def test_the_source_list_and_page_say_whether_each_credential_is_set_and_never_show_it(viewer_client, monkeypatch):
@@ -48,10 +52,12 @@ def test_the_source_list_and_page_say_whether_each_credential_is_set_and_never_s
 
 def test_the_admin_lists_take_as_many_queries_for_many_sources_and_syncs_as_for_few(viewer_client):
     some_syncs(make_source("first"))
-    few = [queries(viewer_client, url) for url in ("/admin/sources/mediasource/", "/admin/sources/syncrun/")]
+    urls = ("/admin/sources/mediasource/", "/admin/sources/syncrun/", "/admin/sources/schedule/")
+    few = [queries(viewer_client, url) for url in urls]
     for n in range(8):
         some_syncs(make_source(f"more {n}"))
-    many = [queries(viewer_client, url) for url in ("/admin/sources/mediasource/", "/admin/sources/syncrun/")]
+    many = [queries(viewer_client, url) for url in urls]
+    assert Schedule.objects.count() == 9
     assert many == few
 
 
@@ -154,4 +160,5 @@ def test_the_api_lists_take_as_many_queries_for_many_sources_and_syncs_as_for_fe
     for n in range(8):
         some_syncs(make_source(f"more {n}"))
     many = [queries(api, url) for url in urls]
+    assert Schedule.objects.count() == 9
     assert many == few
