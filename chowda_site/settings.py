@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "deliverables",
     "django_celery_beat",
     "sources",
+    "jobs",
     "api",
     # Sign-in with the archive's OpenID Connect provider (docs/single-sign-on.md). Installed whether or not it is
     # set up, so the database is the same either way; without CHOWDA_OIDC_ISSUER nothing of it is served.
@@ -147,6 +148,10 @@ SERVED_MEDIA_ROOT = env.str("CHOWDA_SERVED_MEDIA_ROOT", default=str(VAR_DIR / "d
 # per run into this folder, which the apps share, and removed when the run ends. The budget is in bytes.
 SCRATCH_ROOT = env.str("CHOWDA_SCRATCH_ROOT", default=str(VAR_DIR / "scratch"))
 SCRATCH_BUDGET = env.int("CHOWDA_SCRATCH_BUDGET", default=50 * 1024**3)
+# Apps run as jobs (jobs/, docs/apps-as-jobs.md): each step's input and output MMIF, and its command's logs,
+# are exchanged in a folder of its own under this one, removed when the step ends. For Kubernetes apps it is
+# the volume the workers share with the Jobs (CHOWDA_KUBERNETES_EXCHANGE_CLAIM).
+JOB_ROOT = env.str("CHOWDA_JOB_ROOT", default=str(VAR_DIR / "jobs"))
 # Seconds a run waits before it tries again when staging its file would pass the budget.
 SCRATCH_WAIT = env.float("CHOWDA_SCRATCH_WAIT", default=30.0)
 # The folders whose files a worker may read for a file:// location (to stage it for an app, or make its

@@ -1,4 +1,9 @@
-"""Talking to CLAMS apps over HTTP. Every request Chowda sends an app goes through here."""
+"""Talking to CLAMS apps: over HTTP for a web service (every request Chowda sends an app goes through here), or by
+its metadata command for an app run as a job."""
+
+import json
+import shlex
+import subprocess
 
 import requests
 from django.conf import settings
@@ -67,3 +72,45 @@ def connection_reason(exc: requests.ConnectionError) -> str:
     if "Connection reset" in text or "Connection aborted" in text or "RemoteDisconnected" in text:
         return "the connection was reset (did the app crash or restart?)"
     return text or exc.__class__.__name__
+
+
+def metadata_from_command(command: str, timeout: float | None = None) -> dict:
+    """Run the app's metadata command (``python metadata.py`` in the CLAMS app template prints the metadata JSON)
+    on this machine and return its JSON once it parses as CLAMS app metadata.
+
+    Raises AppError with a sentence naming the command and what went wrong: it could not start, did not end
+    within the timeout, failed (with the last lines it printed), or printed something else.
+    """
+    timeout = timeout or settings.CLAMS_METADATA_TIMEOUT
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise AppError(f"The metadata command `{command}` cannot be read: {exc}; check its quotes.") from None
+    if not argv:
+        raise AppError("The metadata command is empty: give the command that prints the app's metadata JSON.")
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+    except OSError as exc:
+        raise AppError(f"The metadata command `{command}` could not start: {exc.strerror or exc}.") from None
+    except subprocess.TimeoutExpired:
+        raise AppError(f"The metadata command `{command}` did not finish within {timeout:g} seconds.") from None
+    said = "\n".join(done.stderr.decode("utf-8", errors="replace").strip().splitlines()[-5:])
+    if done.returncode != 0:
+        raise AppError(
+            f"The metadata command `{command}` failed (exit code {done.returncode})"
+            + (f"; it said: {said}" if said else ".")
+        )
+    return metadata_from_json(done.stdout, f"The metadata command `{command}`")
+
+
+def metadata_from_json(text: bytes | str, who: str = "The pasted metadata") -> dict:
+    """Parse the app metadata JSON an app printed or a curator pasted; raises AppError with a sentence."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise AppError(f"{who} is not JSON ({exc}); it should be what the app's metadata.py prints.") from None
+    try:
+        AppMetadata.from_json(data)
+    except NotClamsMetadata as exc:
+        raise AppError(f"{who} is not CLAMS app metadata: {exc}.") from None
+    return data

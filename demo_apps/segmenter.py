@@ -111,46 +111,51 @@ def segment_audio(path: str, threshold: float, min_ms: int) -> list[Segment]:
     return merge_short_segments(segments, min_ms)
 
 
+def appmetadata() -> AppMetadata:
+    """The app's metadata, as the CLAMS app template's metadata.py gives it (demo_apps/jobs/segmenter/metadata.py)."""
+    metadata = AppMetadata(
+        name="Demo Audio Segmenter",
+        description=(
+            "Splits WAV audio into stretches of sound and silence by the RMS energy of 20 ms windows. "
+            "Needs no model: a demo of a real CLAMS app for Chowda."
+        ),
+        app_license="Apache-2.0",
+        identifier="http://apps.chowda.example/demo-segmenter",
+        url="http://apps.chowda.example/demo-segmenter",
+        app_version="v1",
+    )
+    # clams-python suffixes the identifier with a version taken from git when the running script sits in a
+    # checkout (manage.py does), or from CLAMS_APP_VERSION; pin it to app_version instead.
+    metadata.identifier = AnyHttpUrl(f"http://apps.chowda.example/demo-segmenter/{metadata.app_version}")
+    metadata.add_input(DocumentTypes.AudioDocument)
+    metadata.add_output(AnnotationTypes.TimeFrame, timeUnit="milliseconds", labelset=LABELS)
+    metadata.add_parameter(
+        name="threshold",
+        type="number",
+        default=0.02,
+        description="RMS energy, relative to full scale (0 to 1), from which a 20 ms window counts as sound.",
+    )
+    metadata.add_parameter(
+        name="minDuration",
+        type="number",
+        default=0.2,
+        description="Seconds: shorter stretches of sound or silence are merged into their neighbours.",
+    )
+    metadata.add_parameter(
+        name="labels",
+        type="string",
+        default="both",
+        choices=["both", *LABELS],
+        description="Which TimeFrames to add: sound, silence, or both.",
+    )
+    return metadata
+
+
 class Segmenter(ClamsApp):
     """Adds, for each AudioDocument, a view of TimeFrames labelled "sound" or "silence"."""
 
     def _appmetadata(self) -> AppMetadata:
-        metadata = AppMetadata(
-            name="Demo Audio Segmenter",
-            description=(
-                "Splits WAV audio into stretches of sound and silence by the RMS energy of 20 ms windows. "
-                "Needs no model: a demo of a real CLAMS app for Chowda."
-            ),
-            app_license="Apache-2.0",
-            identifier="http://apps.chowda.example/demo-segmenter",
-            url="http://apps.chowda.example/demo-segmenter",
-            app_version="v1",
-        )
-        # clams-python suffixes the identifier with a version taken from git when the running script sits in a
-        # checkout (manage.py does), or from CLAMS_APP_VERSION; pin it to app_version instead.
-        metadata.identifier = AnyHttpUrl(f"http://apps.chowda.example/demo-segmenter/{metadata.app_version}")
-        metadata.add_input(DocumentTypes.AudioDocument)
-        metadata.add_output(AnnotationTypes.TimeFrame, timeUnit="milliseconds", labelset=LABELS)
-        metadata.add_parameter(
-            name="threshold",
-            type="number",
-            default=0.02,
-            description="RMS energy, relative to full scale (0 to 1), from which a 20 ms window counts as sound.",
-        )
-        metadata.add_parameter(
-            name="minDuration",
-            type="number",
-            default=0.2,
-            description="Seconds: shorter stretches of sound or silence are merged into their neighbours.",
-        )
-        metadata.add_parameter(
-            name="labels",
-            type="string",
-            default="both",
-            choices=["both", *LABELS],
-            description="Which TimeFrames to add: sound, silence, or both.",
-        )
-        return metadata
+        return appmetadata()
 
     def _annotate(self, mmif: Mmif, **parameters) -> Mmif:
         documents = mmif.get_documents_by_type(DocumentTypes.AudioDocument)

@@ -77,37 +77,42 @@ def summarise_document(mmif: Mmif, document: Document, unit: str) -> str:
     return describe_frames(frames_on(mmif, document), audio_ms, unit)
 
 
+def appmetadata() -> AppMetadata:
+    """The app's metadata, as the CLAMS app template's metadata.py gives it (demo_apps/jobs/summarizer/metadata.py)."""
+    metadata = AppMetadata(
+        name="Demo Time Frame Summarizer",
+        description=(
+            "Writes one English sentence per audio document counting and timing its time frames by label "
+            "(e.g. sound and silence from the demo segmenter). A demo of a real CLAMS app for Chowda."
+        ),
+        app_license="Apache-2.0",
+        identifier="http://apps.chowda.example/demo-summarizer",
+        url="http://apps.chowda.example/demo-summarizer",
+        app_version="v1",
+    )
+    # clams-python suffixes the identifier with a version taken from git when the running script sits in a
+    # checkout (manage.py does), or from CLAMS_APP_VERSION; pin it to app_version instead.
+    metadata.identifier = AnyHttpUrl(f"http://apps.chowda.example/demo-summarizer/{metadata.app_version}")
+    metadata.add_input(DocumentTypes.AudioDocument)
+    metadata.add_input(AnnotationTypes.TimeFrame)
+    metadata.add_output(DocumentTypes.TextDocument)
+    metadata.add_output(AnnotationTypes.Alignment)
+    metadata.add_parameter(
+        name="unit",
+        type="string",
+        default="seconds",
+        choices=UNITS,
+        description="Unit of the times in the summary: seconds (one decimal) or milliseconds.",
+    )
+    return metadata
+
+
 class Summarizer(ClamsApp):
     """Adds a view with, for each AudioDocument, a TextDocument summing up its TimeFrames and an Alignment
     between the two. It reads the TimeFrames of the latest view that has some on that document."""
 
     def _appmetadata(self) -> AppMetadata:
-        metadata = AppMetadata(
-            name="Demo Time Frame Summarizer",
-            description=(
-                "Writes one English sentence per audio document counting and timing its time frames by label "
-                "(e.g. sound and silence from the demo segmenter). A demo of a real CLAMS app for Chowda."
-            ),
-            app_license="Apache-2.0",
-            identifier="http://apps.chowda.example/demo-summarizer",
-            url="http://apps.chowda.example/demo-summarizer",
-            app_version="v1",
-        )
-        # clams-python suffixes the identifier with a version taken from git when the running script sits in a
-        # checkout (manage.py does), or from CLAMS_APP_VERSION; pin it to app_version instead.
-        metadata.identifier = AnyHttpUrl(f"http://apps.chowda.example/demo-summarizer/{metadata.app_version}")
-        metadata.add_input(DocumentTypes.AudioDocument)
-        metadata.add_input(AnnotationTypes.TimeFrame)
-        metadata.add_output(DocumentTypes.TextDocument)
-        metadata.add_output(AnnotationTypes.Alignment)
-        metadata.add_parameter(
-            name="unit",
-            type="string",
-            default="seconds",
-            choices=UNITS,
-            description="Unit of the times in the summary: seconds (one decimal) or milliseconds.",
-        )
-        return metadata
+        return appmetadata()
 
     def _annotate(self, mmif: Mmif, **parameters) -> Mmif:
         documents = mmif.get_documents_by_type(DocumentTypes.AudioDocument)

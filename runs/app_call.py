@@ -39,7 +39,8 @@ def _session() -> requests.Session:
 
 @dataclass
 class Answer:
-    kind: Literal["succeeded", "transient", "failed"]
+    # "stopped": a job Chowda ended because its run was cancelled or sent again (runs/job_call.py).
+    kind: Literal["succeeded", "transient", "failed", "stopped"]
     message: str = ""
     http_status: int | None = None
     duration: float | None = None
@@ -49,6 +50,8 @@ class Answer:
     summary: dict = field(default_factory=dict)
     # Chowda stopped waiting, but the app goes on working on the request (a CLAMS app cannot be told to stop).
     abandoned: bool = False
+    # A job app's stderr (or its pod's log), last lines: kept with the step.
+    log_tail: str = ""
 
 
 def post_mmif(
@@ -137,7 +140,7 @@ def spool(chunks: Iterable[bytes]) -> IO[bytes]:
 
 
 @contextlib.contextmanager
-def _contents(body: IO[bytes]):
+def contents_of(body: IO[bytes]):
     """The body's bytes to read: an answer on disk is mapped, not copied, into memory."""
     if isinstance(body, io.BytesIO):
         with body.getbuffer() as view:
@@ -150,7 +153,7 @@ def _contents(body: IO[bytes]):
 def _read_mmif(
     who: str, status: int, body: IO[bytes], known_view_ids: set[str], required_inputs: tuple | None = None
 ) -> Answer:
-    with _contents(body) as contents:
+    with contents_of(body) as contents:
         try:
             answer = mmif_check.check(contents)
         except mmif_check.NotJson:
@@ -159,11 +162,35 @@ def _read_mmif(
             if status != 200:
                 return Answer("failed", f"{who} answered HTTP {status} with JSON that is not MMIF ({exc}).")
             return Answer("failed", f"{who} answered JSON that is not valid MMIF: {exc}.")
+    return judge_views(
+        who,
+        answer,
+        body,
+        known_view_ids,
+        required_inputs,
+        ok=status == 200,
+        not_ok=f"{who} answered HTTP {status} with MMIF but no error view saying why.",
+    )
 
+
+def judge_views(
+    who: str,
+    answer,
+    body: IO[bytes],
+    known_view_ids: set[str],
+    required_inputs: tuple | None,
+    *,
+    ok: bool,
+    not_ok: str,
+    verb: str = "answered",
+) -> Answer:
+    """What a MMIF the app gave back means, for a service (``ok``: HTTP 200) and a job (``ok``: exit code 0)
+    alike: the failure its error view tells, or its new views' summary. ``not_ok``: the sentence for an app
+    that ended badly without an error view; ``verb``: how the app gave the MMIF back."""
     views = answer.views
     new_views = [v for v in views if v.id not in known_view_ids]
     error_view = next((v for v in reversed(views) if mmif_check.error_of(v) is not None), None)
-    if error_view is not None and (error_view.id not in known_view_ids or status != 200):
+    if error_view is not None and (error_view.id not in known_view_ids or not ok):
         error = mmif_check.error_of(error_view)
         body.seek(0)
         return Answer(
@@ -172,10 +199,10 @@ def _read_mmif(
             stack_trace=error.stackTrace or "",
             body=body,
         )
-    if status != 200:
-        return Answer("failed", f"{who} answered HTTP {status} with MMIF but no error view saying why.")
+    if not ok:
+        return Answer("failed", not_ok)
     if not new_views:
-        return Answer("failed", f"{who} answered MMIF without adding a view: it did no work on this file.")
+        return Answer("failed", f"{who} {verb} MMIF without adding a view: it did no work on this file.")
     body.seek(0)
     summary = mmif_check.summarise(views, new_views, documents=answer.documents, required_inputs=required_inputs)
     return Answer("succeeded", body=body, summary=summary)

@@ -26,6 +26,7 @@ from clams_apps.parameters import query_params
 from runs import slots, staging, storage, transitions
 from runs.app_call import Answer, post_mmif
 from runs.dispatcher import QueueUnavailable, app_limits, send_app_pending
+from runs.job_call import run_job_step
 from runs.models import IN_FLIGHT_STATUSES, Run, Status, StepRun
 from runs.workers import current_name
 
@@ -106,17 +107,29 @@ def execute_step(step_run_id: int, token: int, input_name: str | None) -> Outcom
     try:
         if not transitions.step_begin(step, token, current_name()):
             return STOP
+        required_inputs = app.app_metadata.required_inputs if app.app_metadata else None
         with storage.open_mmif(input_name) as stored, swap.app_input(stored) if swap else stored as mmif:
-            answer = post_mmif(
-                app_name=step.app_name,
-                endpoint=app.endpoint,
-                timeout=app.timeout,
-                mmif=mmif,
-                query=query_params(None, step.parameters),
-                known_view_ids=known_view_ids,
-                answer_as_kept=swap.answer if swap else None,
-                required_inputs=app.app_metadata.required_inputs if app.app_metadata else None,
-            )
+            if app.is_job:
+                answer = run_job_step(
+                    app=app,
+                    step=step,
+                    token=token,
+                    mmif=mmif,
+                    known_view_ids=known_view_ids,
+                    answer_as_kept=swap.answer if swap else None,
+                    required_inputs=required_inputs,
+                )
+            else:
+                answer = post_mmif(
+                    app_name=step.app_name,
+                    endpoint=app.endpoint,
+                    timeout=app.timeout,
+                    mmif=mmif,
+                    query=query_params(None, step.parameters),
+                    known_view_ids=known_view_ids,
+                    answer_as_kept=swap.answer if swap else None,
+                    required_inputs=required_inputs,
+                )
     finally:
         _release(app, holder, answer)
     if answer is not None and not answer.abandoned:
@@ -251,6 +264,9 @@ def _is_last(step: StepRun) -> bool:
 
 def _record(step: StepRun, token: int, answer: Answer, input_name: str) -> Outcome:
     is_last = _is_last(step)
+    if answer.kind == "stopped":
+        transitions.step_stopped(step, token, answer.message, log_tail=answer.log_tail)
+        return FREED
     if answer.kind == "succeeded":
         with answer.body:
             output_name = storage.save_file(storage.step_path(step), answer.body)
@@ -263,6 +279,7 @@ def _record(step: StepRun, token: int, answer: Answer, input_name: str) -> Outco
             duration=answer.duration,
             summary=answer.summary,
             is_last=is_last,
+            log_tail=answer.log_tail,
         )
         if not goes_on or is_last:
             return Outcome(freed=True, run_id=step.run_id)
@@ -274,6 +291,7 @@ def _record(step: StepRun, token: int, answer: Answer, input_name: str) -> Outco
             token,
             f"{answer.message} (attempt {step.attempts} of {settings.STEP_MAX_ATTEMPTS})",
             retry_in=min(settings.STEP_RETRY_BACKOFF_MAX, backoff),
+            log_tail=answer.log_tail,
         )
         return FREED
     message = answer.message
@@ -292,6 +310,7 @@ def _record(step: StepRun, token: int, answer: Answer, input_name: str) -> Outco
         duration=answer.duration,
         stack_trace=answer.stack_trace,
         error_name=error_name,
+        log_tail=answer.log_tail,
     )
     return FREED
 

@@ -138,6 +138,12 @@ class StepRun(models.Model):
     # app's failure, so app statistics count it apart.
     staging_failed = models.BooleanField(default=False)
     stack_trace = models.TextField(blank=True)
+    # A job app's (clams_apps.models.Mode): the last lines of its stderr or its pod's log, kept when it failed;
+    # what its job is doing now ("Pending: pulling the image"); the Kubernetes Job it runs as, set while it runs
+    # so that the step sent again after its worker stopped adopts that Job instead of starting a second one.
+    log_tail = models.TextField(blank=True)
+    job_state = models.CharField(max_length=300, blank=True)
+    job_name = models.CharField(max_length=63, blank=True)
     input_mmif = models.FileField(max_length=500, blank=True)
     output_mmif = models.FileField(max_length=500, blank=True)
     error_mmif = models.FileField(max_length=500, blank=True)

@@ -90,11 +90,13 @@ def _finished(step: StepRun) -> None:
     transaction.on_commit(lambda: run_finished.send(sender=Run, batch_id=batch_id, run_id=run_id))
 
 
-def step_wait(step: StepRun, token: int, message: str, *, retry_in: float) -> bool:
+def step_wait(step: StepRun, token: int, message: str, *, retry_in: float, log_tail: str = "") -> bool:
     """The step will be tried again in ``retry_in`` seconds: back to queued, keeping the last error for people
     to see, and its run back to the dispatcher, which sends it again then."""
     with transaction.atomic():
-        waiting = _step_update(step, token, [Status.RUNNING], status=Status.QUEUED, error_message=message)
+        waiting = _step_update(
+            step, token, [Status.RUNNING], status=Status.QUEUED, error_message=message, log_tail=log_tail, job_state=""
+        )
         if waiting:
             run_wait(step.run_id, token, retry_in=retry_in, next_app_id=step.app_id)
             events.step_changed(step, run_changed=True)
@@ -127,6 +129,7 @@ def step_succeed(
     duration: float,
     summary: dict,
     is_last: bool,
+    log_tail: str = "",
 ) -> bool:
     """Record the app's output; finish the run if this was its last step.
 
@@ -147,6 +150,9 @@ def step_succeed(
             duration=duration,
             summary=summary,
             error_message="",
+            log_tail=log_tail,
+            job_state="",
+            job_name="",
         )
         if not recorded:
             return False
@@ -175,6 +181,7 @@ def step_fail(
     stack_trace: str = "",
     error_name: str = "",
     staging_failed: bool = False,
+    log_tail: str = "",
 ) -> bool:
     """Record the failure; the later steps are skipped and the run fails (unless it was cancelled already).
 
@@ -196,6 +203,9 @@ def step_fail(
             stack_trace=stack_trace,
             error_mmif=error_name,
             staging_failed=staging_failed,
+            log_tail=log_tail,
+            job_state="",
+            job_name="",
             app_version=step.app_version or _app_version(step),  # also when the app was never called
         )
         if not recorded:
@@ -209,6 +219,27 @@ def step_fail(
             _finished(step)
         events.step_changed(step, run_changed=True)
     return True
+
+
+def step_stopped(step: StepRun, token: int, message: str, *, log_tail: str = "") -> bool:
+    """Chowda ended the step's job because its run was cancelled: the step is cancelled too. Nothing changes if the
+    run was sent again instead (the task that has it now records the step)."""
+    with transaction.atomic():
+        stopped = _step_update(
+            step,
+            token,
+            [Status.RUNNING],
+            run_statuses=[Status.CANCELLED],
+            status=Status.CANCELLED,
+            finished_at=timezone.now(),
+            error_message=message,
+            log_tail=log_tail,
+            job_state="",
+            job_name="",
+        )
+        if stopped:
+            events.step_changed(step)
+    return stopped
 
 
 def runs_give_back(runs: QuerySet[Run], *, step_message: str = INTERRUPTED) -> int:

@@ -1,0 +1,9 @@
+"""The demo summarizer in the CLAMS app template's layout, so that cli.py and metadata.py (the template's own) run
+it as a command: `python cli.py [--param value ...] -- IN.mmif OUT.mmif`.
+The app itself lives in demo_apps/summarizer.py."""
+
+from demo_apps.summarizer import Summarizer
+
+
+def get_app() -> Summarizer:
+    return Summarizer()
