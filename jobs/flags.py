@@ -14,21 +14,14 @@ from clams_apps.parameters import query_params
 
 
 def cli_flags(parameters: dict[str, Any]) -> list[str]:
-    """``--name value`` (``--name v1 v2`` for several values), in the order of ``parameters``.
+    """One ``--name=value`` per value, in the order of ``parameters``: argparse reads it as ``--name value``, and
+    several of a multivalued parameter as ``--name v1 v2`` (its ``action='extend'`` gathers them).
 
-    A value starting with "-" would be read by argparse as an option, so the values of such a parameter are
-    given as ``--name=value`` (one per value, which ``action='extend'`` gathers the same way).
+    Written with "=", a value is never taken for something else: one starting with "-" is not read as an
+    option, and a flag the app does not take (its metadata changed since it was registered) cannot swallow
+    the next word as the input file, so argparse's error names the flag.
     """
-    grouped: dict[str, list[str]] = {}
-    for name, value in query_params(None, parameters):
-        grouped.setdefault(name, []).append(value)
-    flags: list[str] = []
-    for name, values in grouped.items():
-        if any(value.startswith("-") for value in values):
-            flags.extend(f"--{name}={value}" for value in values)
-        else:
-            flags.extend([f"--{name}", *values])
-    return flags
+    return [f"--{name}={value}" for name, value in query_params(None, parameters)]
 
 
 def cli_arguments(parameters: dict[str, Any], input_path: str, output_path: str) -> list[str]:
