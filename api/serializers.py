@@ -93,13 +93,30 @@ class ParameterSerializer(serializers.Serializer):
 class ClamsAppSerializer(StrictFields, serializers.ModelSerializer):
     identifier = serializers.SerializerMethodField()
     version = serializers.SerializerMethodField()
+    metadata_json = serializers.JSONField(
+        write_only=True,
+        required=False,
+        help_text="An app run as a job: its metadata JSON, as its metadata.py prints it, when it has no "
+        "metadata command.",
+    )
 
     class Meta:
         model = ClamsApp
         fields = [
             "id",
             "name",
+            "mode",
             "endpoint",
+            "command",
+            "metadata_command",
+            "metadata_json",
+            "image",
+            "namespace",
+            "service_account",
+            "gpus",
+            "memory",
+            "node_selector",
+            "tolerations",
             "description",
             "enabled",
             "max_concurrency",

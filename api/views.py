@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.fields import get_error_detail
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import PageNumberPagination
@@ -26,8 +26,15 @@ from batches.importer import parse_rows
 from batches.models import Batch, Collection, MediaFile
 from batches.services import media_import
 from clams_apps.client import AppError
-from clams_apps.models import ClamsApp
-from clams_apps.services import app_apply_metadata, app_metadata_for_change, app_refresh_metadata, app_register
+from clams_apps.models import ClamsApp, Mode
+from clams_apps.services import (
+    app_apply_metadata,
+    app_metadata_for_change,
+    app_refresh_metadata,
+    app_register,
+    app_register_job,
+    runner_change_refused,
+)
 from findings.selectors import media_file_history
 from pipelines.models import Pipeline, PipelineStep
 from runs.downloads import batch_zip_response, mmif_response
@@ -110,17 +117,29 @@ class CrudViewSet(
         serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
 
 
-def endpoint_error(exc: AppError) -> ValidationError:
-    return ValidationError({"endpoint": [str(exc)]})
+def endpoint_error(exc: AppError, mode: str = Mode.SERVICE) -> ValidationError:
+    """The app's metadata could not be read: said under the field it was read from."""
+    if mode == Mode.SERVICE:
+        return ValidationError({"endpoint": [str(exc)]})
+    return ValidationError({"metadata_command": [str(exc)]})
+
+
+def check_runner_change(request, app: ClamsApp | None, changes: dict) -> None:
+    refused = runner_change_refused(request.user, app, changes)
+    if refused:
+        raise PermissionDenied(refused)
 
 
 @extend_schema_view(
     list=extend_schema(summary="List the registered CLAMS apps."),
     create=extend_schema(
-        summary="Register a CLAMS app by its URL.",
-        description="Chowda fetches the app's metadata first: an app it cannot reach, or that does not answer "
-        "CLAMS app metadata, is refused (400, with the reason under `endpoint`). The name and description "
-        "default to the app's own.",
+        summary="Register a CLAMS app: a web service by its URL, or an app run as a job.",
+        description="A web service (`mode` service, the default): Chowda fetches the app's metadata first; an app "
+        "it cannot reach, or that does not answer CLAMS app metadata, is refused (400, with the reason under "
+        "`endpoint`). An app run as a job (`mode` command with its `command`, or kubernetes with its `image`): "
+        "its metadata comes from `metadata_command` or `metadata_json` (400 under `metadata_command` when it "
+        "cannot be read); setting a command or an image needs the permission clams_apps.set_app_runner (403). "
+        "The name and description default to the app's own.",
     ),
     retrieve=extend_schema(summary="An app, with its metadata and parameters."),
     update=extend_schema(
@@ -142,24 +161,47 @@ class ClamsAppViewSet(CrudViewSet):
 
     def perform_create(self, serializer):
         fields = dict(serializer.validated_data)
+        check_runner_change(self.request, None, fields)
+        mode = fields.pop("mode", Mode.SERVICE)
         try:
-            serializer.instance = app_register(fields.pop("endpoint"), **fields)
+            if mode == Mode.SERVICE:
+                if not fields.get("endpoint"):
+                    raise ValidationError({"endpoint": ["Give the URL of the app's web service."]})
+                fields.pop("metadata_json", None)
+                serializer.instance = app_register(fields.pop("endpoint"), **fields)
+            else:
+                fields.pop("endpoint", None)
+                serializer.instance = app_register_job(mode, **fields)
         except AppError as exc:
-            raise endpoint_error(exc) from None
+            raise endpoint_error(exc, mode) from None
         except DjangoValidationError as exc:
             raise ValidationError(get_error_detail(exc)) from None
 
     def perform_update(self, serializer):
-        app, changes = serializer.instance, serializer.validated_data
+        app, changes = serializer.instance, dict(serializer.validated_data)
+        check_runner_change(self.request, app, changes)
+        mode = changes.get("mode", app.mode)
+        metadata_json = changes.pop("metadata_json", None)
         try:
             metadata = app_metadata_for_change(
-                app, endpoint=changes.get("endpoint", app.endpoint), enabled=changes.get("enabled", app.enabled)
+                app,
+                endpoint=changes.get("endpoint", app.endpoint),
+                enabled=changes.get("enabled", app.enabled),
+                mode=mode,
+                metadata_command=changes.get("metadata_command", app.metadata_command),
+                metadata_json=metadata_json,
             )
         except AppError as exc:
-            raise endpoint_error(exc) from None
+            raise endpoint_error(exc, mode) from None
         if metadata is not None:
             app_apply_metadata(app, metadata)
-        serializer.save()
+        for name, value in changes.items():
+            setattr(app, name, value)
+        try:
+            app.full_clean()
+        except DjangoValidationError as exc:
+            raise ValidationError(get_error_detail(exc)) from None
+        app.save()
 
     @extend_schema(
         summary="Fetch the app's metadata again.",

@@ -103,10 +103,11 @@ def metadata_from_command(command: str, timeout: float | None = None) -> dict:
     return metadata_from_json(done.stdout, f"The metadata command `{command}`")
 
 
-def metadata_from_json(text: bytes | str, who: str = "The pasted metadata") -> dict:
-    """Parse the app metadata JSON an app printed or a curator pasted; raises AppError with a sentence."""
+def metadata_from_json(text: bytes | str | dict, who: str = "The pasted metadata") -> dict:
+    """Parse the app metadata JSON an app printed or a curator pasted (or sent as a JSON object); raises AppError
+    with a sentence."""
     try:
-        data = json.loads(text)
+        data = text if isinstance(text, dict) else json.loads(text)
     except ValueError as exc:
         raise AppError(f"{who} is not JSON ({exc}); it should be what the app's metadata.py prints.") from None
     try:

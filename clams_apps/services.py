@@ -28,7 +28,32 @@ def app_apply_metadata(app: ClamsApp, metadata: dict) -> None:
         app.description = metadata.get("description", "")
 
 
-def job_metadata(*, metadata_command: str = "", metadata_json: str | bytes | None = None) -> dict:
+# What an app runs on Chowda's machines or cluster: setting these runs code there, so only people with the
+# permission "Can set the command or container image a CLAMS app runs" (operators; no role has it) may.
+RUNNER_FIELDS = ("command", "metadata_command", "image")
+
+
+def runner_change_refused(user, app: ClamsApp | None, changes: dict) -> str | None:
+    """The sentence refusing ``user`` a change of what the app runs (its command, metadata command or image, or
+    making it a job), or None when the change touches none of them or the user may make it. Every door asks."""
+    if user.has_perm("clams_apps.set_app_runner"):
+        return None
+    mode = changes.get("mode", app.mode if app else Mode.SERVICE)
+    changed = [
+        name for name in RUNNER_FIELDS if name in changes and changes[name] != (getattr(app, name) if app else "")
+    ]
+    if mode != Mode.SERVICE and (app is None or app.mode != mode):
+        changed.insert(0, "mode")
+    if not changed:
+        return None
+    return (
+        f"You may not set what an app runs ({', '.join(changed)}): a command or an image runs code on Chowda's "
+        "machines or cluster, so only an operator with the permission “Can set the command or container image a "
+        "CLAMS app runs” may. Ask your operator to register the app."
+    )
+
+
+def job_metadata(*, metadata_command: str = "", metadata_json: str | bytes | dict | None = None) -> dict:
     """The metadata of an app run as a job: printed by its metadata command, or pasted (``metadata_json``).
 
     Raises AppError with the sentence to show when neither is given or what was given is not app metadata.
@@ -50,7 +75,7 @@ def app_metadata_for_change(
     enabled: bool,
     mode: str = Mode.SERVICE,
     metadata_command: str = "",
-    metadata_json: str | bytes | None = None,
+    metadata_json: str | bytes | dict | None = None,
 ) -> dict | None:
     """The metadata to apply before saving a change of the app: fetched from ``endpoint`` for a web service, run
     by ``metadata_command`` or pasted (``metadata_json``) for a job.
@@ -114,7 +139,7 @@ def app_register_job(
     name: str = "",
     command: str = "",
     metadata_command: str = "",
-    metadata_json: str | bytes | None = None,
+    metadata_json: str | bytes | dict | None = None,
     image: str = "",
     **fields,
 ) -> ClamsApp:
