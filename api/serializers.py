@@ -500,6 +500,8 @@ class StepRunSerializer(serializers.ModelSerializer):
             "http_status",
             "error",
             "stack_trace",
+            "log_tail",
+            "job_state",
             "summary",
             "mmif_url",
         ]

@@ -76,6 +76,8 @@ def step_state(step) -> dict:
         "counts": annotation_counts(step.summary),
         # Succeeded, but the app added no annotation though its input had what it reads (runs/mmif_check.py).
         "found_nothing": bool((step.summary or {}).get("found_nothing")),
+        # An app run as a Kubernetes Job: what its pod is doing ("Pending: pulling the image").
+        "job_state": step.job_state,
     }
 
 

@@ -263,6 +263,7 @@ def run_snapshot(run: Run) -> dict:
             {
                 **step_state(step),
                 "stack_trace": step.stack_trace,
+                "log_tail": step.log_tail,
                 "links": links,
                 "views": views,
                 "notice": FOUND_NOTHING if step.summary.get("found_nothing") else "",

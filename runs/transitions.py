@@ -221,6 +221,20 @@ def step_fail(
     return True
 
 
+def step_job_state(step: StepRun, token: int, state: str, *, job_name: str | None = None) -> bool:
+    """What the step's job is doing now (its pod pending, pulling its image, running), for the live pages; and
+    the Job it runs as, once created, so the step sent again adopts it. False if the step is no longer this
+    task's (cancelled, sent again)."""
+    fields = {"job_state": state[:300]}
+    if job_name is not None:
+        fields["job_name"] = job_name
+    with transaction.atomic():
+        changed = _step_update(step, token, [Status.RUNNING], **fields)
+        if changed:
+            events.step_changed(step)
+    return changed
+
+
 def step_stopped(step: StepRun, token: int, message: str, *, log_tail: str = "") -> bool:
     """Chowda ended the step's job because its run was cancelled: the step is cancelled too. Nothing changes if the
     run was sent again instead (the task that has it now records the step)."""

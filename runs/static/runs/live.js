@@ -43,6 +43,7 @@
       text = "no estimate yet: this app has no finished steps";
     }
     const node = el("div", {class: "step-progress", "data-fraction": fraction === null ? null : fraction.toFixed(3)});
+    if (step.job_state) node.append(el("div", {class: "job-state", text: step.job_state}));
     if (fraction !== null) {
       node.append(el("div", {class: "step-bar"}, el("div", {class: "bg-running", style: `width:${(100 * fraction).toFixed(1)}%`})));
     }
@@ -275,6 +276,9 @@
         const trace = step.stack_trace
           ? el("details", {}, el("summary", {text: "stack trace"}), el("pre", {class: "trace", text: step.stack_trace}))
           : null;
+        const log = step.log_tail
+          ? el("details", {class: "log-tail"}, el("summary", {text: "the app's log (last lines)"}), el("pre", {class: "trace", text: step.log_tail}))
+          : null;
         return el("tr", {"data-position": step.position, "data-status": step.status},
           el("td", {text: `${step.position}. ${step.app}`}),
           el("td", {class: "status-" + step.status}, ICONS[step.status] + " " + step.status,
@@ -284,7 +288,7 @@
           el("td", {text: seconds(step.duration)}),
           el("td", {}, bar),
           el("td", {}, ...links),
-          el("td", {}, error, notice, trace, ...views));
+          el("td", {}, error, notice, trace, log, ...views));
       }));
     }
 
