@@ -152,6 +152,22 @@ SCRATCH_BUDGET = env.int("CHOWDA_SCRATCH_BUDGET", default=50 * 1024**3)
 # are exchanged in a folder of its own under this one, removed when the step ends. For Kubernetes apps it is
 # the volume the workers share with the Jobs (CHOWDA_KUBERNETES_EXCHANGE_CLAIM).
 JOB_ROOT = env.str("CHOWDA_JOB_ROOT", default=str(VAR_DIR / "jobs"))
+# Kubernetes apps (docs/apps-as-jobs.md): how the workers reach the API server ("in-cluster", "kubeconfig", or the
+# server's URL with a bearer token and CA file), the Jobs' default namespace, the claims the Jobs mount (the
+# exchange volume at CHOWDA_JOB_ROOT, the media where file:// locations point, a cache at /cache), and how long a
+# finished Job stays for its output and logs to be read.
+KUBERNETES_API = env.str("CHOWDA_KUBERNETES_API", default="in-cluster")
+KUBERNETES_TOKEN = env.str("CHOWDA_KUBERNETES_TOKEN", default="")
+KUBERNETES_CA_FILE = env.str("CHOWDA_KUBERNETES_CA_FILE", default="")
+KUBERNETES_NAMESPACE = env.str("CHOWDA_KUBERNETES_NAMESPACE", default="chowda")
+KUBERNETES_EXCHANGE_CLAIM = env.str("CHOWDA_KUBERNETES_EXCHANGE_CLAIM", default="chowda-exchange")
+KUBERNETES_MEDIA_CLAIM = env.str("CHOWDA_KUBERNETES_MEDIA_CLAIM", default="")
+KUBERNETES_MEDIA_MOUNT = env.str("CHOWDA_KUBERNETES_MEDIA_MOUNT", default="/media")
+KUBERNETES_CACHE_CLAIM = env.str("CHOWDA_KUBERNETES_CACHE_CLAIM", default="")
+KUBERNETES_TTL = env.int("CHOWDA_KUBERNETES_TTL", default=3600)
+# Seconds between two looks at a Job; and before a step whose API server could not be reached is sent again.
+KUBERNETES_POLL = env.float("CHOWDA_KUBERNETES_POLL", default=2.0)
+KUBERNETES_RETRY = env.float("CHOWDA_KUBERNETES_RETRY", default=60.0)
 # Seconds a run waits before it tries again when staging its file would pass the budget.
 SCRATCH_WAIT = env.float("CHOWDA_SCRATCH_WAIT", default=30.0)
 # The folders whose files a worker may read for a file:// location (to stage it for an app, or make its
