@@ -16,6 +16,7 @@ finished one itself).
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -96,15 +97,19 @@ class JobStatus:
     phase: Literal["pending", "running", "succeeded", "failed"]
     reason: str
     message: str
+    exit_code: int | None = None
 
 
 @dataclass(frozen=True)
 class JobOutcome:
-    """How ``run_job`` ended. ``log_tail`` is the last lines of the pod's log when the Job ran to an end."""
+    """How ``run_job`` ended. ``log_tail`` is the last lines of the pod's log when the Job ran to an end, and
+    ``exit_code`` its container's exit code when it exited by itself (None when it never ran, or was killed at its
+    deadline)."""
 
     kind: Literal["succeeded", "failed", "deadline", "cancelled", "unreachable", "refused"]
     message: str
     log_tail: str = ""
+    exit_code: int | None = None
 
 
 class ClusterError(Exception):
@@ -237,6 +242,22 @@ class Cluster:
         return cls(configuration, timeout=timeout)
 
     @classmethod
+    def from_settings(cls, api: str, *, token: str = "", ca_file: str = "", timeout: float = 15.0) -> Cluster:
+        """The cluster as a worker's settings name it: ``api`` is "in-cluster" (the pod's service account),
+        "kubeconfig" (``$KUBECONFIG`` or ``~/.kube/config``), or the API server's URL, with ``token`` and
+        ``ca_file``. Raises ``ClusterRefused`` with what to correct when they cannot be used."""
+        if api == "in-cluster":
+            return cls.in_cluster(timeout=timeout)
+        if api == "kubeconfig":
+            return cls.from_kubeconfig(timeout=timeout)
+        if api.startswith(("https://", "http://")):
+            return cls.connect(api, token=token, ca_file=ca_file, timeout=timeout)
+        raise ClusterRefused(
+            f'The Kubernetes API setting {api!r} is none of "in-cluster", "kubeconfig" or the API server\'s '
+            "URL (https://…): correct CHOWDA_KUBERNETES_API."
+        )
+
+    @classmethod
     def in_cluster(cls, *, timeout: float = 15.0) -> Cluster:
         """The cluster this worker runs in, as its pod's service account."""
         configuration = client.Configuration()
@@ -254,8 +275,11 @@ class Cluster:
         """The cluster a kubeconfig file names (``path``, else ``$KUBECONFIG`` or ``~/.kube/config``)."""
         configuration = client.Configuration()
         try:
+            # $KUBECONFIG as it is now: the client reads it once, when it is imported.
             config.load_kube_config(
-                config_file=path or None, context=context or None, client_configuration=configuration
+                config_file=path or os.environ.get("KUBECONFIG") or None,
+                context=context or None,
+                client_configuration=configuration,
             )
         except (config.ConfigException, OSError) as error:
             raise ClusterRefused(
@@ -310,14 +334,15 @@ class Cluster:
             for condition in (job.get("status") or {}).get("conditions") or []
             if condition.get("status") == "True"
         }
+        pod = self._newest_pod(name, namespace)
         if "Complete" in conditions:
-            return JobStatus("succeeded", "Complete", "Succeeded")
+            return JobStatus("succeeded", "Complete", "Succeeded", _exit_code(pod))
         # FailureTarget comes first, while the pod is still there to read its log; Failed once it is gone.
         failed = conditions.get("FailureTarget") or conditions.get("Failed")
-        pod = self._newest_pod(name, namespace)
         if failed:
             reason = failed.get("reason") or "Failed"
-            return JobStatus("failed", reason, _failure_sentence(reason, failed.get("message", ""), job, pod))
+            sentence = _failure_sentence(reason, failed.get("message", ""), job, pod)
+            return JobStatus("failed", reason, sentence, None if reason == "DeadlineExceeded" else _exit_code(pod))
         return _pod_progress(pod)
 
     def log_tail(self, name: str, namespace: str, lines: int = 50) -> str:
@@ -561,6 +586,11 @@ def _terminated(pod: dict | None) -> dict:
     return _container_state(pod, "terminated")
 
 
+def _exit_code(pod: dict | None) -> int | None:
+    code = _terminated(pod).get("exitCode")
+    return code if isinstance(code, int) else None
+
+
 def _image(pod: dict) -> str:
     containers = (pod.get("spec") or {}).get("containers") or []
     return next((c.get("image", "") for c in containers if c.get("name") == CONTAINER), "")
@@ -624,11 +654,9 @@ def run_job(
             return JobOutcome("refused", str(error))
         silent_since, backoff = None, poll
         said = _say(on_progress, said, status.message)
-        if status.phase == "succeeded":
-            return JobOutcome("succeeded", status.message, _log_tail(cluster, spec, log_lines))
-        if status.phase == "failed":
-            kind = "deadline" if status.reason == "DeadlineExceeded" else "failed"
-            return JobOutcome(kind, status.message, _log_tail(cluster, spec, log_lines))
+        if status.phase in ("succeeded", "failed"):
+            kind = "deadline" if status.reason == "DeadlineExceeded" else status.phase
+            return JobOutcome(kind, status.message, _log_tail(cluster, spec, log_lines), status.exit_code)
         _wait(poll, poll, should_stop)
 
 

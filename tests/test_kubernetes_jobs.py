@@ -7,6 +7,7 @@ import threading
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from jobs.kubernetes import (
     KUBERNETES_VERSION,
@@ -121,6 +122,7 @@ def test_a_job_runs_to_success_and_leaves_its_output(standin, cluster, exchange)
     outcome = run_job(cluster, spec, should_stop=lambda: False, on_progress=lambda _: None, poll=0.05)
 
     assert outcome.kind == "succeeded", outcome.message
+    assert outcome.exit_code == 0
     assert (exchange / "r17-s2" / "out.mmif").read_text() == "mmif -> tagged"
     assert "tiny app: done" in outcome.log_tail
     # A finished Job is left for its TTL: Chowda reads the output and the log first.
@@ -140,6 +142,7 @@ def test_a_failing_app_fails_the_job_with_its_log_tail(standin, cluster):
     outcome = run_job(cluster, step_spec("fail"), should_stop=lambda: False, on_progress=lambda _: None, poll=0.05)
 
     assert outcome.kind == "failed"
+    assert outcome.exit_code == 3
     assert outcome.message == "Failed: BackoffLimitExceeded: the app exited with code 3 (Error)"
     assert "tiny app: the video has no audio track" in outcome.log_tail
     assert "tiny app: reading /exchange/in.mmif" not in outcome.log_tail, "the path was the local one"
@@ -151,6 +154,7 @@ def test_a_job_past_its_deadline_is_stopped_and_keeps_its_log(standin, cluster):
     outcome = run_job(cluster, spec, should_stop=lambda: False, on_progress=lambda _: None, poll=0.05)
 
     assert outcome.kind == "deadline"
+    assert outcome.exit_code is None, "killed, not exited"
     assert outcome.message == "Failed: DeadlineExceeded: the Job ran past its deadline of 4 s and was stopped"
     assert "tiny app: reading" in outcome.log_tail
     assert standin.processes(spec.name)[0].poll() is not None
@@ -322,6 +326,31 @@ def test_a_wrong_token_or_namespace_is_refused_with_what_to_check(standin):
         wrong_token.create_or_adopt(step_spec())
     with pytest.raises(ClusterRefused, match="namespace elsewhere does not exist"):
         cluster.create_or_adopt(step_spec(namespace="elsewhere"))
+
+
+def test_the_settings_name_a_url_a_kubeconfig_or_the_pods_own_account(standin, tmp_path, monkeypatch):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "standin", "cluster": {"server": standin.url}}],
+                "users": [{"name": "worker", "user": {"token": standin.token}}],
+                "contexts": [{"name": "standin", "context": {"cluster": "standin", "user": "worker"}}],
+                "current-context": "standin",
+            }
+        )
+    )
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+
+    for cluster in (Cluster.from_settings(standin.url, token=standin.token), Cluster.from_settings("kubeconfig")):
+        assert cluster.status("chowda-r17-s2-d9", NAMESPACE).reason == "NotFound"
+    with pytest.raises(ClusterRefused, match="cannot use its pod's service account"):
+        Cluster.from_settings("in-cluster")
+    with pytest.raises(ClusterRefused, match="correct CHOWDA_KUBERNETES_API"):
+        Cluster.from_settings("incluster")
 
 
 def test_a_job_deleted_outside_chowda_fails_the_step(standin, cluster):
