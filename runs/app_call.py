@@ -39,8 +39,9 @@ def _session() -> requests.Session:
 
 @dataclass
 class Answer:
-    # "stopped": a job Chowda ended because its run was cancelled or sent again (runs/job_call.py).
-    kind: Literal["succeeded", "transient", "failed", "stopped"]
+    # "stopped": a job Chowda ended because its run was cancelled or sent again; "wait": a job whose cluster could
+    # not be reached, sent again later without counting as an attempt (runs/job_call.py).
+    kind: Literal["succeeded", "transient", "failed", "stopped", "wait"]
     message: str = ""
     http_status: int | None = None
     duration: float | None = None

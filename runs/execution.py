@@ -267,6 +267,11 @@ def _record(step: StepRun, token: int, answer: Answer, input_name: str) -> Outco
     if answer.kind == "stopped":
         transitions.step_stopped(step, token, answer.message, log_tail=answer.log_tail)
         return FREED
+    if answer.kind == "wait":  # Chowda's cluster is down, not the app: it never fails the step
+        transitions.step_wait(
+            step, token, f"{answer.message} The step waits for it.", retry_in=settings.KUBERNETES_RETRY, uncount=True
+        )
+        return FREED
     if answer.kind == "succeeded":
         with answer.body:
             output_name = storage.save_file(storage.step_path(step), answer.body)

@@ -257,7 +257,7 @@ def run_snapshot(run: Run) -> dict:
         )
         reported = None
         path = progress_path(metadata)
-        if step.status == Status.RUNNING and path:
+        if step.status == Status.RUNNING and path and step.app.endpoint:
             reported = reported_progress(step.app.endpoint, path, run.media_file.location)
         steps.append(
             {

@@ -90,12 +90,23 @@ def _finished(step: StepRun) -> None:
     transaction.on_commit(lambda: run_finished.send(sender=Run, batch_id=batch_id, run_id=run_id))
 
 
-def step_wait(step: StepRun, token: int, message: str, *, retry_in: float, log_tail: str = "") -> bool:
+def step_wait(
+    step: StepRun, token: int, message: str, *, retry_in: float, log_tail: str = "", uncount: bool = False
+) -> bool:
     """The step will be tried again in ``retry_in`` seconds: back to queued, keeping the last error for people
-    to see, and its run back to the dispatcher, which sends it again then."""
+    to see, and its run back to the dispatcher, which sends it again then. ``uncount``: this try does not count
+    as an attempt (Chowda's own outage, not the app's)."""
+    attempts = {"attempts": max(step.attempts - 1, 0)} if uncount else {}
     with transaction.atomic():
         waiting = _step_update(
-            step, token, [Status.RUNNING], status=Status.QUEUED, error_message=message, log_tail=log_tail, job_state=""
+            step,
+            token,
+            [Status.RUNNING],
+            status=Status.QUEUED,
+            error_message=message,
+            log_tail=log_tail,
+            job_state="",
+            **attempts,
         )
         if waiting:
             run_wait(step.run_id, token, retry_in=retry_in, next_app_id=step.app_id)

@@ -1,10 +1,13 @@
 import json
 import os
+import shutil
 import socket
 import sys
 import time
 import uuid
+from pathlib import Path
 
+import clams
 import pytest
 from django.contrib.auth.models import Group
 from kombu import Queue
@@ -327,3 +330,30 @@ def single_sign_on(settings, identity_provider):
     settings.SINGLE_SIGN_ON = config
     settings.SOCIALACCOUNT_PROVIDERS = config.allauth_providers()
     return config
+
+
+# Apps run as jobs (tests/test_apps_as_commands.py, tests/test_kubernetes_steps.py): the test app in the CLAMS app
+# template's layout, with the template's own cli.py from the installed clams-python.
+TEMPLATE_CLI = Path(clams.__file__).parent / "develop" / "templates" / "app" / "cli.py.template"
+METADATA_PY = """import sys
+
+from clams.app import ClamsApp
+
+from app import appmetadata
+
+if __name__ == "__main__":
+    metadata = appmetadata()
+    for param in ClamsApp.universal_parameters:
+        metadata.add_parameter(**param)
+    sys.stdout.write(metadata.jsonify(pretty=True))
+"""
+
+
+@pytest.fixture(scope="session")
+def job_app(tmp_path_factory):
+    """The test app in the CLAMS app template's layout: tests/job_test_app.py as app.py, the template's cli.py."""
+    folder = tmp_path_factory.mktemp("job-tester")
+    shutil.copy(Path(__file__).resolve().parent / "job_test_app.py", folder / "app.py")
+    shutil.copy(TEMPLATE_CLI, folder / "cli.py")
+    (folder / "metadata.py").write_text(METADATA_PY)
+    return folder

@@ -66,6 +66,8 @@ from jobs.kubernetes import KUBERNETES_VERSION
 NODE = "standin-node-1"
 JOB_PATH = re.compile(r"^/apis/batch/v1/namespaces/(?P<ns>[^/]+)/jobs(?:/(?P<name>[^/]+))?$")
 POD_PATH = re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/pods(?:/(?P<name>[^/]+)(?P<log>/log)?)?$")
+# ``hold(ANY, …)``: every Job made from now on, whose name a test cannot know beforehand (its dispatch number).
+ANY = "*"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -167,8 +169,9 @@ class KubernetesStandIn:
             kill(process)
 
     def hold(self, job_name: str, reason: str, message: str = "") -> None:
-        """Keep the pod of the Job named ``job_name`` (made now or later) Pending with this reason: Unschedulable
-        is a PodScheduled condition, any other reason (ContainerCreating, ErrImagePull) the container's."""
+        """Keep the pod of the Job named ``job_name`` (made now or later; ``ANY``: every Job made later) Pending with
+        this reason: Unschedulable is a PodScheduled condition, any other reason (ContainerCreating, ErrImagePull)
+        the container's."""
         with self.lock:
             self.holds[job_name] = (reason, message)
 
@@ -177,7 +180,7 @@ class KubernetesStandIn:
         with self.lock:
             self.holds.pop(job_name, None)
             for record in self.jobs.values():
-                if record.job["metadata"]["name"] == job_name:
+                if job_name in (ANY, record.job["metadata"]["name"]):
                     record.released.set()
 
     def forbid(self, verb: str, resource: str) -> None:
@@ -380,7 +383,7 @@ class KubernetesStandIn:
         }
         log = self.logs / f"{namespace}-{pod_name}.log"
         log.touch()
-        return StandInJob(job=job, pod=pod, log=log, held=self.holds.get(name))
+        return StandInJob(job=job, pod=pod, log=log, held=self.holds.get(name) or self.holds.get(ANY))
 
     def _live(self, record: StandInJob) -> None:
         """The pod's life: held Pending, or scheduled and run; then the Job's end from the process's."""

@@ -4,11 +4,9 @@ with the step's parameters as its flags, and Chowda judges what it wrote as it j
 Run through the session's real Celery worker; the worker killed mid-step is a worker process of its own."""
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
-import clams
 import pytest
 from django.core.files.storage import default_storage
 from mmif import Mmif
@@ -27,29 +25,6 @@ from tests.runner_helpers import wait_for, wait_until_finished
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_CLI = Path(clams.__file__).parent / "develop" / "templates" / "app" / "cli.py.template"
-METADATA_PY = """import sys
-
-from clams.app import ClamsApp
-
-from app import appmetadata
-
-if __name__ == "__main__":
-    metadata = appmetadata()
-    for param in ClamsApp.universal_parameters:
-        metadata.add_parameter(**param)
-    sys.stdout.write(metadata.jsonify(pretty=True))
-"""
-
-
-@pytest.fixture(scope="session")
-def job_app(tmp_path_factory) -> Path:
-    """The test app in the CLAMS app template's layout: tests/job_test_app.py as app.py, the template's cli.py."""
-    folder = tmp_path_factory.mktemp("job-tester")
-    shutil.copy(Path(__file__).parent / "job_test_app.py", folder / "app.py")
-    shutil.copy(TEMPLATE_CLI, folder / "cli.py")
-    (folder / "metadata.py").write_text(METADATA_PY)
-    return folder
 
 
 @pytest.fixture(scope="session")
