@@ -22,6 +22,11 @@ def job_name(run_id: int, position: int, dispatch: int) -> str:
     return f"chowda-r{run_id}-s{position}-d{dispatch}"
 
 
+def dispatch_of(name: str) -> int:
+    """The dispatch number a Job's name was made with: a step sent again adopts its Job with the labels it had."""
+    return int(name.rsplit("-d", 1)[1])
+
+
 def step_folder(run_id: int, position: int) -> Path:
     """The step's folder on the exchange volume: the workers and the Jobs see it at the same path."""
     return Path(settings.JOB_ROOT) / f"run-{run_id}" / f"step-{position}"
@@ -51,6 +56,7 @@ def job_spec(
     app: ClamsApp, *, run_id: int, position: int, dispatch: int, parameters: dict[str, Any], name: str = ""
 ) -> JobSpec:
     folder = step_folder(run_id, position).resolve()
+    dispatch = dispatch_of(name) if name else dispatch
     command = shlex.split(app.command or DEFAULT_IMAGE_COMMAND)
     return JobSpec(
         name=name or job_name(run_id, position, dispatch),

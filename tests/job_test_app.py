@@ -16,7 +16,7 @@ from clams.app import ClamsApp
 from clams.appmetadata import AppMetadata
 from mmif import AnnotationTypes, DocumentTypes
 
-BEHAVIOURS = ["tag", "fail", "hang", "hang_once", "no_output"]
+BEHAVIOURS = ["tag", "fail", "hang", "hang_once", "no_output", "wait_for_go"]
 
 
 def appmetadata() -> AppMetadata:
@@ -58,6 +58,10 @@ class JobTester(ClamsApp):
             (Path(pid_dir) / "pids").write_text(f"{os.getpid()} {child.pid}")
             while True:
                 time.sleep(1)
+        if behaviour == "wait_for_go":  # works until the test says go (a file "go" in pidDir)
+            (Path(pid_dir) / "pids").write_text(str(os.getpid()))
+            while not (Path(pid_dir) / "go").exists():
+                time.sleep(0.1)
         label = parameters["label"]
         renames = parameters["labelMap"]  # clams-python gives a map parameter as a dict
         view = mmif.new_view()

@@ -173,3 +173,42 @@ def render_env() -> dict:
     from tests.fault_helpers import chowda_env
 
     return chowda_env("redis://127.0.0.1:1/0")
+
+
+@pytest.mark.usefixtures("paused_dispatcher")
+def test_a_worker_killed_while_its_job_runs_leaves_the_job_to_the_next_worker(settings, tmp_path, job_app, faults):
+    """The step sent again creates the Job of the name it recorded, gets 409, and watches that one: one app run."""
+    from tests.fault_helpers import manage
+
+    jobs, pid_dir = tmp_path / "jobs", tmp_path / "pids"
+    for folder in (jobs, pid_dir, tmp_path / "logs"):
+        folder.mkdir()
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    with KubernetesStandIn(
+        claims={"exchange": jobs}, images={IMAGE: job_app}, namespaces=(NAMESPACE,), logs=tmp_path / "logs"
+    ) as server:
+        env = {
+            "CHOWDA_JOB_ROOT": str(jobs),
+            "CHOWDA_KUBERNETES_API": server.url,
+            "CHOWDA_KUBERNETES_TOKEN": server.token,
+            "CHOWDA_KUBERNETES_NAMESPACE": NAMESPACE,
+            "CHOWDA_KUBERNETES_EXCHANGE_CLAIM": "exchange",
+            "CHOWDA_KUBERNETES_POLL": "0.2",
+        }
+        redis = faults.redis(durable=True)
+        batch = one_file_batch(kubernetes_app(job_app), {"behaviour": "wait_for_go", "pidDir": str(pid_dir)})
+        doomed = faults.worker(redis, "doomed", env=env)
+        manage(redis.url, "start_batch", str(batch.pk))
+        wait_for(lambda: (pid_dir / "pids").exists(), message="the Job's app to start")
+        name = the_step(batch).job_name
+
+        doomed.kill()
+        faults.worker(redis, "next", env=env)
+        wait_for(lambda: server.answered("POST", 409) == 1, timeout=90, message="the next worker to adopt the Job")
+        (pid_dir / "go").touch()
+        (run,) = wait_until_finished(batch, timeout=90)
+
+        step = the_step(batch)
+        assert run.status == Status.SUCCEEDED, run.error
+        assert (step.interruptions, step.attempts) == (1, 2)
+        assert len(server.processes(name)) == 1 and server.answered("POST", 201) == 1  # one Job, one app process
