@@ -204,3 +204,29 @@ def _key(view_id: str, reference) -> str:
 
 def _at(start: float | None, end: float | None) -> dict:
     return {"start": start, "end": end if end is not None else start}
+
+
+def findings_backfill(batch_id: int | None = None, *, chunk: int = 200, progress=None) -> str:
+    """Index every succeeded step (of batch ``batch_id``, when given) not indexed yet, oldest first, and say how
+    many. Each step is committed as it is indexed, so a backfill stopped halfway resumes where it stopped."""
+    steps = unindexed_steps().select_related("run__batch").order_by("pk")
+    if batch_id is not None:
+        steps = steps.filter(run__batch_id=batch_id)
+    indexed = findings = problems = 0
+    last = 0
+    while True:
+        page = list(steps.filter(pk__gt=last)[:chunk])
+        if not page:
+            break
+        for step in page:
+            done = step_index(step)
+            indexed, findings = indexed + 1, findings + done.findings
+            if done.problem:
+                problems += 1
+                if progress:
+                    progress(done.problem)
+        last = page[-1].pk
+        if progress:
+            progress(f"{indexed} steps indexed, {findings} findings so far")
+    unread = f"; {problems} could not be read (said above)" if problems else ""
+    return f"Indexed {indexed} step(s) with {findings} finding(s){unread}."

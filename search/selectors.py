@@ -16,6 +16,8 @@ from django.db import connection
 from django.db.models import Count, Exists, F, FloatField, Max, OuterRef, QuerySet, Value, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber, Substr
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
 from deliverables.models import FinalMmif
@@ -100,7 +102,9 @@ def matching(criteria: Criteria) -> QuerySet[Finding]:
 
 def search(criteria: Criteria, page: int = 1, per_page: int = FILES_PER_PAGE) -> Results:
     """One page of the media files with findings that meet ``criteria``, best first, each with its best hits
-    (at most ``HITS_PER_FILE``, each with a ``snippet``), and the totals. Three queries."""
+    (at most ``HITS_PER_FILE``, each with a ``snippet`` and the ``url`` of its moment), and the totals.
+
+    Three queries, whatever the page holds."""
     found = matching(criteria)
     totals = found.aggregate(hits=Count("id"), files=Count("media_file_id", distinct=True))
     pages = max(1, -(-totals["files"] // per_page))
@@ -121,16 +125,24 @@ def search(criteria: Criteria, page: int = 1, per_page: int = FILES_PER_PAGE) ->
         )
         hits = (
             found.filter(media_file_id__in=list(by_file))
-            .annotate(place=best_first, excerpt=_excerpt(criteria))
+            .annotate(place=best_first, excerpt=_excerpt(criteria), step_position=F("step__position"))
             .filter(place__lte=HITS_PER_FILE)
             .select_related("batch", "pipeline")
             .defer("text")
             .order_by("media_file_id", "place")
         )
         for hit in hits:
-            hit.snippet = snippet_html(hit.excerpt)
+            hit.snippet, hit.url = snippet_html(hit.excerpt), hit_url(hit)
             by_file[hit.media_file_id].hits.append(hit)
     return Results(totals["hits"], totals["files"], page, pages, list(by_file.values()))
+
+
+def hit_url(hit: Finding) -> str:
+    """The findings viewer of the hit's run, on its step's output and view, the player at the hit's start."""
+    query = {"source": f"step-{hit.step_position}", "view": hit.view_id}
+    if hit.start is not None:
+        query["t"] = f"{hit.start:g}"
+    return f"{reverse('findings:run_findings', args=[hit.run_id])}?{urlencode(query)}"
 
 
 def _excerpt(criteria: Criteria):
