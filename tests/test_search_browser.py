@@ -17,8 +17,10 @@ from tests.test_live_browser import CHROMIUM, CHROMIUM_FLAGS
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
 
 
-def test_a_viewer_searches_a_word_of_the_summary_and_the_player_opens_at_the_hit(request, daphne):
-    run = demo_batch_run(request.getfixturevalue("demo_apps"), request.getfixturevalue("served_media"))
+def test_a_viewer_searches_a_word_of_the_summary_and_the_player_opens_at_the_hit(request):
+    wavs = request.getfixturevalue("served_media")  # before Daphne starts, which reads where they are
+    daphne = request.getfixturevalue("daphne")
+    run = demo_batch_run(request.getfixturevalue("demo_apps"), wavs)
     wait_for(
         lambda: IndexedStep.objects.filter(step__run=run).count() == 2,
         timeout=60,
@@ -43,7 +45,7 @@ def test_a_viewer_searches_a_word_of_the_summary_and_the_player_opens_at_the_hit
         expect(silences).to_have_count(2)
         later = silences.nth(1)
         start = float(later.get_attribute("data-start"))
-        assert start == pytest.approx(2.3, abs=0.05)  # sound 0–1 s, silence, sound 1.5–2.3 s, silence
+        assert start == pytest.approx(2.3, abs=0.05)  # sound 0 to 1 s, silence, sound 1.5 to 2.3 s, silence
         later.locator("a.moment").click()
 
         expect(page.locator("#source")).to_have_value("step-1")
