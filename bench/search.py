@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 DATABASE = "chowda_bench_search"
 GOAL_P95_MS = 200.0
 GOAL_STEP_MS = 1.0
-LABELS = ["slate", "chyron", "bars", "credits", "face", "speech", "music", "silence", "noise", "text"]
+# Most common first: speech and music cover much of a programme; a slate appears about once a file.
+LABELS = ["speech", "music", "silence", "noise", "face", "text", "chyron", "bars", "credits", "slate"]
 # Words placed at fixed ranks of the vocabulary, so that queries hit common, middling and rare words.
 NAMED = {
     "president": 30,
@@ -57,6 +58,7 @@ def parse_args():
     parser.add_argument("--files", type=int, default=10_000, help="media files (one run each)")
     parser.add_argument("--indexed-steps", type=int, default=300, help="steps indexed by the real path")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--queries-only", action="store_true", help="time the queries on a database kept by --keep")
     return parser.parse_args()
 
 
@@ -224,8 +226,8 @@ def bulk_fill(runs, steps, labels: int, texts: int, sentences: Sentences) -> dic
         for row in rows():
             copy.write_row(row)
     seconds = time.perf_counter() - started
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE search_finding")
+    with connection.cursor() as cursor:  # as autovacuum leaves a table that has settled: statistics, visibility
+        cursor.execute("VACUUM ANALYZE")
     return {"rows": labels + texts, "seconds": seconds}
 
 
@@ -260,7 +262,7 @@ def queries(pipeline_id: int, batch_id: int):
         ("words: marchers -bridge", Criteria(q="marchers -bridge")),
         ("label slate after 5 min", Criteria(label="slate", start_from=300)),
         ("label chyron 10-20 min", Criteria(label="chyron", start_from=600, start_to=1200)),
-        ("label credits after 55 min", Criteria(label="credits", start_from=3300)),
+        ("label speech after 5 min (the broadest)", Criteria(label="speech", start_from=300)),
         ("label slate, one batch", Criteria(label="slate", batch=batch_id)),
         ("label noise, final only", Criteria(label="noise", final=True)),
         ("text+label: slate, pipeline", Criteria(q="slate", label="slate", pipeline=pipeline_id)),
@@ -285,8 +287,30 @@ def measure(pipeline_id: int, batch_id: int) -> list[tuple[str, float, int]]:
     return timed
 
 
+def report(timed) -> None:
+    for name, ms, hits in timed:
+        print(f"  {ms:8.1f} ms  {hits:>9,} hits  {name}")
+    values = sorted(ms for _, ms, _ in timed)
+    p50 = statistics.median(values)
+    p95 = statistics.quantiles(values, n=20, method="inclusive")[-1]
+    verdict = "met" if p95 <= GOAL_P95_MS else "NOT met"
+    print(f"queries: p50 {p50:.1f} ms, p95 {p95:.1f} ms (goal p95 <= {GOAL_P95_MS:g} ms: {verdict})")
+
+
+def queries_only(args) -> int:
+    with tempfile.TemporaryDirectory(prefix="chowda-bench-search-") as tmp:
+        setup(args.server, Path(tmp))
+        from runs.models import Run
+
+        first, second = Run.objects.select_related("batch").order_by("pk")[:2]
+        report(measure(first.batch.pipeline_id, second.batch_id))
+    return 0
+
+
 def main() -> int:
     args = parse_args()
+    if args.queries_only:
+        return queries_only(args)
     admin(args.server, f"DROP DATABASE IF EXISTS {DATABASE}")
     admin(args.server, f"CREATE DATABASE {DATABASE}")
     try:
@@ -320,14 +344,7 @@ def main() -> int:
                 f"index: {Finding.objects.filter(kind='label').count():,} labels, "
                 f"{Finding.objects.filter(kind='text').count():,} texts"
             )
-            timed = measure(runs[0].batch.pipeline_id, runs[1].batch_id)
-            for name, ms, hits in timed:
-                print(f"  {ms:8.1f} ms  {hits:>9,} hits  {name}")
-            values = sorted(ms for _, ms, _ in timed)
-            p50 = statistics.median(values)
-            p95 = statistics.quantiles(values, n=20, method="inclusive")[-1]
-            verdict = "met" if p95 <= GOAL_P95_MS else "NOT met"
-            print(f"queries: p50 {p50:.1f} ms, p95 {p95:.1f} ms (goal p95 <= {GOAL_P95_MS:g} ms: {verdict})")
+            report(measure(runs[0].batch.pipeline_id, runs[1].batch_id))
             from django.db import connections
 
             connections.close_all()

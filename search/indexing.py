@@ -89,6 +89,11 @@ def step_index(step: StepRun) -> IndexedStep:
         with transaction.atomic():
             indexed = IndexedStep.objects.create(step=step, findings=len(found), problem=problem)
             Finding.objects.bulk_create(found, batch_size=BULK)
+            # The file's attempts that this run's retry replaced are found no more: their steps that succeeded are
+            # this run's too. (Left out here, not at every query: a join to runs doubles a broad query's time.)
+            Finding.objects.filter(
+                batch_id=step.run.batch_id, media_file_id=step.run.media_file_id, run__superseded=True
+            ).delete()
     except IntegrityError:  # indexed meanwhile by another job or the backfill, or deleted with its run
         return IndexedStep.objects.filter(step=step).first() or IndexedStep(step=step)
     return indexed

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Count, Exists, F, FloatField, Max, OuterRef, QuerySet, Value, Window
+from django.db.models import Count, F, FloatField, Func, IntegerField, Max, QuerySet, Value, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber, Substr
 from django.urls import reverse
@@ -63,8 +63,9 @@ class Results:
 
 
 def matching(criteria: Criteria) -> QuerySet[Finding]:
-    """The findings of current runs (not superseded by a retry) that meet ``criteria``, with a ``rank``."""
-    found = Finding.objects.filter(run__superseded=False)
+    """The findings that meet ``criteria``, with a ``rank``. (A retried run's findings leave the index as its
+    retry's are written: search/indexing.py.)"""
+    found = Finding.objects.all()
     if criteria.label:
         found = found.filter(label=criteria.label)
     if criteria.app:
@@ -82,7 +83,7 @@ def matching(criteria: Criteria) -> QuerySet[Finding]:
     if criteria.start_to is not None:
         found = found.filter(start__lte=criteria.start_to)
     if criteria.final:
-        found = found.filter(Exists(FinalMmif.objects.filter(run_id=OuterRef("run_id"))))
+        found = found.filter(run_id__in=FinalMmif.objects.values("run_id"))
     if not criteria.q:
         return found.annotate(rank=Value(0.0, output_field=FloatField()))
     if connection.vendor == "postgresql":
@@ -104,19 +105,17 @@ def search(criteria: Criteria, page: int = 1, per_page: int = FILES_PER_PAGE) ->
     """One page of the media files with findings that meet ``criteria``, best first, each with its best hits
     (at most ``HITS_PER_FILE``, each with a ``snippet`` and the ``url`` of its moment), and the totals.
 
-    Three queries, whatever the page holds."""
+    Two queries, whatever the page holds (three past the last page)."""
     found = matching(criteria)
-    totals = found.aggregate(hits=Count("id"), files=Count("media_file_id", distinct=True))
-    pages = max(1, -(-totals["files"] // per_page))
-    page = min(max(1, page), pages)
-    rows = list(
-        found.values("media_file_id", "media_file__guid")
-        .annotate(total=Count("id"), best=Max("rank"))
-        .order_by("-best", "media_file__guid")[(page - 1) * per_page : page * per_page]
-    )
-    by_file = {
-        row["media_file_id"]: FileHits(row["media_file_id"], row["media_file__guid"], row["total"]) for row in rows
-    }
+    page = max(1, page)
+    rows = _files(found, page, per_page)
+    if not rows and page > 1:  # past the last page: the last one
+        first = _files(found, 1, 1)
+        page = max(1, -(-first[0]["files"] // per_page)) if first else 1
+        rows = _files(found, page, per_page)
+    total_hits, total_files = (rows[0]["hits"], rows[0]["files"]) if rows else (0, 0)
+    pages = max(1, -(-total_files // per_page))
+    by_file = {row["media_file_id"]: FileHits(row["media_file_id"], "", row["total"]) for row in rows}
     if by_file:
         best_first = Window(
             RowNumber(),
@@ -125,7 +124,12 @@ def search(criteria: Criteria, page: int = 1, per_page: int = FILES_PER_PAGE) ->
         )
         hits = (
             found.filter(media_file_id__in=list(by_file))
-            .annotate(place=best_first, excerpt=_excerpt(criteria), step_position=F("step__position"))
+            .annotate(
+                place=best_first,
+                excerpt=_excerpt(criteria),
+                step_position=F("step__position"),
+                guid=F("media_file__guid"),
+            )
             .filter(place__lte=HITS_PER_FILE)
             .select_related("batch", "pipeline")
             .defer("text")
@@ -133,8 +137,36 @@ def search(criteria: Criteria, page: int = 1, per_page: int = FILES_PER_PAGE) ->
         )
         for hit in hits:
             hit.snippet, hit.url = snippet_html(hit.excerpt), hit_url(hit)
-            by_file[hit.media_file_id].hits.append(hit)
-    return Results(totals["hits"], totals["files"], page, pages, list(by_file.values()))
+            file = by_file[hit.media_file_id]
+            file.guid = hit.guid
+            file.hits.append(hit)
+    return Results(total_hits, total_files, page, pages, list(by_file.values()))
+
+
+class OverAllGroups(Func):
+    """An aggregate over every group of a grouped query, beside each group's own: the totals ride along with the
+    page of files, so the matching rows are read once."""
+
+    contains_aggregate = True
+    output_field = IntegerField()
+
+    def __init__(self, template: str):
+        super().__init__(template=template)
+
+
+def _files(found: QuerySet[Finding], page: int, per_page: int) -> list[dict]:
+    """The page's files (``media_file_id``, ``total`` hits, ``best`` rank), each with the ``hits`` and ``files``
+    of every page."""
+    return list(
+        found.values("media_file_id")
+        .annotate(
+            total=Count("id"),
+            best=Max("rank"),
+            hits=OverAllGroups("SUM(COUNT(*)) OVER ()"),
+            files=OverAllGroups("COUNT(*) OVER ()"),
+        )
+        .order_by("-best", "media_file_id")[(page - 1) * per_page : page * per_page]
+    )
 
 
 def hit_url(hit: Finding) -> str:

@@ -38,7 +38,7 @@ def labels(frames: list[tuple[int, int, str]]) -> list[dict]:
 MS = {TIME_FRAME: {"timeUnit": "milliseconds"}}
 
 
-def indexed_step(*, guid=None, batch=None, media_file=None, app="whisper", lines=(), frames=(), superseded=False):
+def indexed_step(*, guid=None, batch=None, media_file=None, app="whisper", lines=(), frames=()):
     """A succeeded one-step run of ``media_file`` (or a new file called ``guid``) in ``batch`` whose output MMIF has
     a transcript view (``lines``: start ms, end ms, text) and a label view (``frames``: start ms, end ms, label),
     indexed. Returns the step."""
@@ -51,9 +51,7 @@ def indexed_step(*, guid=None, batch=None, media_file=None, app="whisper", lines
     if frames:
         views.append(view("v2", "http://apps.clams.ai/slates/v1", labels(list(frames)), contains=MS))
     name = store_mmif(f"mmif/search-{next(_names)}.mmif", views)
-    run = RunFactory(
-        batch=batch, media_file=media_file, status=Status.SUCCEEDED, final_mmif=name, superseded=superseded
-    )
+    run = RunFactory(batch=batch, media_file=media_file, status=Status.SUCCEEDED, final_mmif=name)
     step = StepRunFactory(
         run=run,
         position=1,

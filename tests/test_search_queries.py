@@ -4,6 +4,7 @@ batch, with the same answers on PostgreSQL and on SQLite (run this file on both)
 import pytest
 
 from deliverables.models import FinalMmif
+from runs.models import Run
 from search.models import Finding
 from search.selectors import Criteria, fts5_query, search
 from tests.factories import BatchFactory
@@ -94,10 +95,17 @@ def test_a_deleted_batch_leaves_nothing_to_find(archive):
     assert not Finding.objects.exists()
 
 
-def test_a_superseded_run_is_not_found_beside_its_retry(archive):
-    indexed_step(guid="cpb-old", lines=[(0, 1000, "Selma before the retry.")], superseded=True)
+def test_a_retried_run_is_found_until_its_retry_is_indexed_then_only_the_retry(archive):
+    first = indexed_step(guid="cpb-retried", lines=[(0, 1000, "Selma before the retry.")])
+    Run.objects.filter(pk=first.run_id).update(superseded=True)
+    assert search(Criteria(q="retry")).total_hits == 1
 
-    assert guids(search(Criteria(q="Selma"))) == ["cpb-selma"]
+    retry = indexed_step(
+        batch=first.run.batch, media_file=first.run.media_file, lines=[(0, 1000, "Selma after the retry.")]
+    )
+
+    results = search(Criteria(q="retry"))
+    assert [hit.run_id for file in results.files for hit in file.hits] == [retry.run_id]
 
 
 def test_results_are_paged_by_file_with_the_totals_of_every_page(archive):
@@ -109,6 +117,8 @@ def test_results_are_paged_by_file_with_the_totals_of_every_page(archive):
 
     assert (first.total_files, first.pages, len(first.files), len(second.files)) == (6, 2, 4, 2)
     assert not set(guids(first)) & set(guids(second))
+    past = search(Criteria(q="Senate"), page=9, per_page=4)
+    assert (past.page, past.total_files, guids(past)) == (2, 6, guids(second))
 
 
 def test_a_query_of_only_punctuation_finds_nothing_and_raises_nothing(archive):
