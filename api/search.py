@@ -7,6 +7,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from api.base import ActionView, needs
+from api.schema import ERRORS
 from search.forms import SearchForm
 from search.selectors import search
 from search.views import SEARCH_PERMISSIONS
@@ -55,25 +56,28 @@ class SearchView(ActionView):
             _parameter("start_to", OpenApiTypes.NUMBER, "Hits starting at or before this second of the media."),
             _parameter("page", OpenApiTypes.INT, "The page of files (from 1)."),
         ],
-        responses=inline_serializer(
-            "SearchResults",
-            {
-                "hits": serializers.IntegerField(help_text="Hits in all files."),
-                "files": serializers.IntegerField(help_text="Files with a hit."),
-                "page": serializers.IntegerField(),
-                "pages": serializers.IntegerField(),
-                "results": inline_serializer(
-                    "SearchFile",
-                    {
-                        "media_file": serializers.IntegerField(),
-                        "guid": serializers.CharField(),
-                        "hits": serializers.IntegerField(),
-                        "best": inline_serializer("SearchHit", HIT_FIELDS, many=True),
-                    },
-                    many=True,
-                ),
-            },
-        ),
+        responses={
+            400: ERRORS["400"],
+            200: inline_serializer(
+                "SearchResults",
+                {
+                    "hits": serializers.IntegerField(help_text="Hits in all files."),
+                    "files": serializers.IntegerField(help_text="Files with a hit."),
+                    "page": serializers.IntegerField(),
+                    "pages": serializers.IntegerField(),
+                    "results": inline_serializer(
+                        "SearchFile",
+                        {
+                            "media_file": serializers.IntegerField(),
+                            "guid": serializers.CharField(),
+                            "hits": serializers.IntegerField(),
+                            "best": inline_serializer("SearchHit", HIT_FIELDS, many=True),
+                        },
+                        many=True,
+                    ),
+                },
+            ),
+        },
     )
     def get(self, request):
         form = SearchForm(request.query_params)
