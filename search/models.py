@@ -55,9 +55,9 @@ class Finding(models.Model):
 
     class Meta:
         indexes = [
-            # Covering the file, so a label in a time range is counted and grouped by file from the index alone
-            # (PostgreSQL; SQLite makes the same index without the included column).
-            models.Index(fields=["label", "start"], include=["media_file"], name="search_finding_label_start"),
+            # Covering the file and the run, so a label in a time range (of final MMIF only, or not) is counted and
+            # grouped by file from the index alone (PostgreSQL; SQLite makes it without the included columns).
+            models.Index(fields=["label", "start"], include=["media_file", "run"], name="search_finding_label_start"),
             models.Index(fields=["media_file", "start"]),
             models.Index(fields=["batch"]),
             models.Index(fields=["app"]),

@@ -2,6 +2,8 @@
 
 PostgreSQL: a GIN index on the stored ``tsvector``. SQLite: an FTS5 table (porter stemming, so "mentions"
 finds "mention" as PostgreSQL's english configuration does) whose rowid is the finding's id, kept by triggers.
+A later migration that alters search_finding on SQLite remakes the table, which drops its triggers: it must
+create them again (SQLITE below).
 """
 
 from django.db import migrations
