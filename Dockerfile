@@ -27,6 +27,7 @@ COPY reports reports
 COPY deliverables deliverables
 COPY sources sources
 COPY jobs jobs
+COPY search search
 COPY api api
 COPY ops ops
 COPY sso sso

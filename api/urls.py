@@ -17,6 +17,7 @@ from api.deliverables import (
 )
 from api.inputs import BatchFromLatestView, BatchFromRunsView, BatchInputsUploadView
 from api.reports import AppStatisticsView, BatchReportView
+from api.search import SearchView
 from api.sources import MediaSourceViewSet, ScheduleViewSet, SyncRunViewSet
 from api.thumbnails import MakeThumbnailsView
 
@@ -60,6 +61,7 @@ urlpatterns = [
     re_path(r"^batches/(?P<pk>[^/.]+)/mark-final/$", BatchMarkFinalView.as_view(), name="batch-mark-final"),
     re_path(r"^batches/(?P<pk>[^/.]+)/deliver/$", BatchDeliverView.as_view(), name="batch-deliver"),
     path("deliveries/", DeliveryList.as_view(), name="delivery-list"),
+    path("search/", SearchView.as_view(), name="search"),
     re_path(
         r"^runs/(?P<pk>[^/.]+)/deliverables/(?P<kind>[a-z]+)/$", RunDeliverableView.as_view(), name="run-deliverable"
     ),

@@ -28,6 +28,15 @@ def page_number(value) -> int:
         return 1
 
 
+def seconds(value) -> float | None:
+    """``?t=`` (a search hit's moment) as seconds for the player to start at, or None when it is not one."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
 def timeline(summary, views: list[dict]) -> dict:
     """What the page's script draws: the media's length and one lane per view (``views``, named as shown)."""
     return {
@@ -78,6 +87,7 @@ def run_findings(request, pk: int):
     view = summary.view(request.GET.get("view", "")) or next((v for v in views if v["total"]), None)
     context.update(source=source, summary=summary, views=views, view=view, timeline=timeline(summary, views))
     context["player_url"], context["player_problem"] = player_source(run.media_file)
+    context["start_at"] = seconds(request.GET.get("t"))
     if view is not None:
         context.update(annotations_of(view, summary, source, request.GET))
     return render(request, "findings/run_findings.html", context)

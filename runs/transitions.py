@@ -17,7 +17,7 @@ from chowda_site.plain_sql import Sql, placeholders, update_where
 from runs import events
 from runs.models import ACTIVE_STATUSES, IN_FLIGHT_STATUSES, Run, Status, StepRun
 from runs.selectors import chunks
-from runs.signals import run_finished
+from runs.signals import run_finished, step_succeeded
 
 RUN_TABLE = Run._meta.db_table
 
@@ -167,6 +167,8 @@ def step_succeed(
         )
         if not recorded:
             return False
+        step_id, run_id = step.pk, step.run_id
+        transaction.on_commit(lambda: step_succeeded.send(sender=StepRun, step_id=step_id, run_id=run_id))
         events.step_changed(step, run_changed=is_last)
         if not is_last:
             return True

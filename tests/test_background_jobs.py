@@ -134,11 +134,12 @@ def test_a_step_is_sent_and_done_while_thumbnails_wait(settings, tmp_path, idle_
     runs = wait_until_finished(batch)
 
     assert [run.status for run in runs] == [Status.SUCCEEDED] * 3
-    # Meanwhile the window held: two thumbnails in the making, the other eight still rows.
-    assert BackgroundJob.objects.filter(status=JobStatus.PENDING).count() == 8
+    # Meanwhile the window held: two thumbnails in the making, the other eight still rows (and the steps' indexing
+    # waits behind them too).
+    assert BackgroundJob.objects.filter(kind="thumbnail", status=JobStatus.PENDING).count() == 8
     held_images.release.set()
     wait_for(
-        lambda: BackgroundJob.objects.filter(status=JobStatus.SUCCEEDED).count() == 10,
+        lambda: BackgroundJob.objects.filter(kind="thumbnail", status=JobStatus.SUCCEEDED).count() == 10,
         timeout=60,
         message="every thumbnail",
     )
