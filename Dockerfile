@@ -26,6 +26,7 @@ COPY findings findings
 COPY reports reports
 COPY deliverables deliverables
 COPY sources sources
+COPY evaluations evaluations
 COPY api api
 COPY ops ops
 COPY sso sso

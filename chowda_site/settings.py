@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "deliverables",
     "django_celery_beat",
     "sources",
+    "evaluations",
     "api",
     # Sign-in with the archive's OpenID Connect provider (docs/single-sign-on.md). Installed whether or not it is
     # set up, so the database is the same either way; without CHOWDA_OIDC_ISSUER nothing of it is served.
