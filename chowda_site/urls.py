@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("findings.urls")),
     path("", include("deliverables.urls")),
     path("reports/", include("reports.urls")),
+    path("evaluations/", include("evaluations.urls")),
 ]

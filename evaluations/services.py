@@ -49,6 +49,12 @@ def gold_files_add(gold_set: GoldSet, upload) -> GoldAdded:
     """Store the gold files in ``upload`` (one ``<GUID>.<ext>`` file or a zip of them) in ``gold_set``, each
     replacing the file's earlier gold. Every file is checked first (its GUID, its encoding, every line of it):
     raises GoldError, storing nothing, naming the files and lines that are wrong."""
+    return gold_files_store(gold_set, gold_files_checked(gold_set.kind, upload))
+
+
+def gold_files_checked(kind: str, upload) -> list[tuple[int, str, str]]:
+    """(media file id, file name, text) of each gold file of ``upload``, every one checked for ``kind``;
+    raises GoldError naming the files and lines that are wrong (a form checks before it saves)."""
     entries = upload_entries(upload)
     known = dict(MediaFile.objects.filter(guid__in=[guid for guid, _, _ in entries]).values_list("guid", "pk"))
     problems, texts = [], []
@@ -60,13 +66,18 @@ def gold_files_add(gold_set: GoldSet, upload) -> GoldAdded:
             continue
         try:
             text = decoded(filename, content)
-            parse_gold(gold_set.kind, filename, text)
+            parse_gold(kind, filename, text)
         except GoldError as exc:
             problems.append(str(exc))
             continue
         texts.append((known[guid], filename, text))
     if problems:
         raise GoldError("Nothing was stored. " + " ".join(problems[:10]) + (" …" if len(problems) > 10 else ""))
+    return texts
+
+
+def gold_files_store(gold_set: GoldSet, texts: list[tuple[int, str, str]]) -> GoldAdded:
+    """Store gold files that ``gold_files_checked`` read, each replacing its media file's earlier gold."""
     with transaction.atomic():
         for media_file_id, filename, text in texts:
             GoldFile.objects.update_or_create(
@@ -152,6 +163,20 @@ def evaluation_start(
     *, batch: Batch, gold_set: GoldSet, metric: str, step=None, parameters=None, label_map=None, started_by=None
 ) -> Evaluation:
     """Record an evaluation and queue it as background work; raises EvaluationError, creating nothing."""
+    fields = evaluation_checked(
+        batch=batch, gold_set=gold_set, metric=metric, step=step, parameters=parameters, label_map=label_map
+    )
+    with transaction.atomic():
+        evaluation = Evaluation.objects.create(
+            **fields, started_by=started_by, sentence="Waiting for a worker to score it."
+        )
+        jobs_add(JOB_KIND, Evaluation.objects.filter(pk=evaluation.pk))
+    return evaluation
+
+
+def evaluation_checked(*, batch: Batch, gold_set: GoldSet, metric: str, step, parameters, label_map) -> dict:
+    """The fields of an evaluation as asked, checked and completed (the step's position and app, the metric's
+    default parameters); raises EvaluationError saying what to change."""
     if metric not in Metric.values:
         raise EvaluationError(f"'{metric}' is not a metric: use one of {', '.join(Metric.values)}.")
     if METRIC_GOLD[metric] != gold_set.kind:
@@ -168,20 +193,15 @@ def evaluation_start(
             'The label map must be a JSON object of the app\'s labels to the gold\'s, as {"speech": "S"}.'
         )
     position, app_name = _step(batch, step)
-    with transaction.atomic():
-        evaluation = Evaluation.objects.create(
-            batch=batch,
-            gold_set=gold_set,
-            step=position,
-            app_name=app_name,
-            metric=metric,
-            parameters=metric_parameters(metric, parameters),
-            label_map=label_map,
-            started_by=started_by,
-            sentence="Waiting for a worker to score it.",
-        )
-        jobs_add(JOB_KIND, Evaluation.objects.filter(pk=evaluation.pk))
-    return evaluation
+    return {
+        "batch": batch,
+        "gold_set": gold_set,
+        "step": position,
+        "app_name": app_name,
+        "metric": metric,
+        "parameters": metric_parameters(metric, parameters),
+        "label_map": label_map,
+    }
 
 
 def _score(evaluation: Evaluation, gold, prediction: Prediction) -> tuple[float | None, dict, dict, str]:
