@@ -214,6 +214,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Evaluations' statuses and gold kinds are named apart from runs' and sources' in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "EvaluationStatusEnum": "evaluations.models.EvaluationStatus",
+        "GoldKindEnum": "evaluations.models.GoldKind",
+    },
 }
 
 # Every Redis client's read timeout must outlast the longest blocking read it performs, or a

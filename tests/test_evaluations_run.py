@@ -98,7 +98,7 @@ def test_without_the_label_map_nothing_matches_and_the_ab_says_by_how_much(idle_
 def test_a_gold_set_of_another_kind_or_an_unknown_step_is_refused_creating_nothing(idle_runner_apps, tmp_path):
     tuned = tagged_batch(idle_runner_apps, tmp_path)
     gold_set = GoldSet.objects.create(name="Transcripts", kind="transcript")
-    with pytest.raises(Exception, match="Gold set 'Transcripts' holds transcript .*, which timeframe_f1 cannot score"):
+    with pytest.raises(Exception, match=r"Gold set 'Transcripts' holds transcript .*, which timeframe_f1 cannot score"):
         evaluation_start(batch=tuned.batch, gold_set=gold_set, metric="timeframe_f1")
     with pytest.raises(Exception, match="'7' is not a step of batch 'Pilot': name one by position or app, of 1 "):
         evaluation_start(batch=tuned.batch, gold_set=gold_set, metric="wer", step=7)
