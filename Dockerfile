@@ -28,6 +28,7 @@ COPY deliverables deliverables
 COPY sources sources
 COPY jobs jobs
 COPY search search
+COPY evaluations evaluations
 COPY api api
 COPY ops ops
 COPY sso sso

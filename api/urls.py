@@ -15,6 +15,7 @@ from api.deliverables import (
     RunDeliverableView,
     RunMarkFinalView,
 )
+from api.evaluations import EvaluationViewSet, GoldSetViewSet
 from api.inputs import BatchFromLatestView, BatchFromRunsView, BatchInputsUploadView
 from api.reports import AppStatisticsView, BatchReportView
 from api.search import SearchView
@@ -33,6 +34,8 @@ router.register("runs", views.RunViewSet, basename="run")
 router.register("media-sources", MediaSourceViewSet, basename="media-source")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("schedules", ScheduleViewSet, basename="schedule")
+router.register("gold-sets", GoldSetViewSet, basename="gold-set")
+router.register("evaluations", EvaluationViewSet, basename="evaluation")
 
 # The schema maps every endpoint, field and filter: like the rest of the API, it is for people who may
 # use it. Token first, so that an anonymous request is answered 401 with a challenge (as in api/views.py);

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "sources",
     "jobs",
     "search",
+    "evaluations",
     "api",
     # Sign-in with the archive's OpenID Connect provider (docs/single-sign-on.md). Installed whether or not it is
     # set up, so the database is the same either way; without CHOWDA_OIDC_ISSUER nothing of it is served.
@@ -235,6 +236,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Evaluations' statuses and gold kinds are named apart from runs' and sources' in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "EvaluationStatusEnum": "evaluations.models.EvaluationStatus",
+        "GoldKindEnum": "evaluations.models.GoldKind",
+    },
 }
 
 # Every Redis client's read timeout must outlast the longest blocking read it performs, or a

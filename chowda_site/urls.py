@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("deliverables.urls")),
     path("reports/", include("reports.urls")),
     path("", include("search.urls")),
+    path("evaluations/", include("evaluations.urls")),
 ]

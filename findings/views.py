@@ -1,4 +1,5 @@
 import math
+from collections.abc import Callable
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required, permission_required
@@ -15,6 +16,9 @@ from findings.tables import RowMaker
 from runs.models import Run
 
 PAGE_SIZE = 100
+# Links that apps above findings offer on the page comparing two batches ("compare on gold", evaluations/),
+# registered in their AppConfig.ready: each is called with the two batches and answers (text, URL) pairs.
+COMPARE_BATCHES_LINKS: list[Callable] = []
 
 
 def can_view_runs(view):
@@ -55,8 +59,11 @@ def timeline(summary, views: list[dict]) -> dict:
 
 
 @can_view_runs
-def run_findings(request, pk: int):
-    """What the apps found in one of the run's MMIF: its views, a page of one view's annotations, a timeline."""
+def run_findings(request, pk: int, extra_lanes: tuple = ()):
+    """What the apps found in one of the run's MMIF: its views, a page of one view's annotations, a timeline.
+
+    A caller may add ``extra_lanes`` to the top of the timeline, as ``timeline`` makes them (evaluations/ shows
+    the gold this way, beside the apps' views)."""
     run = get_object_or_404(Run.objects.select_related("batch", "media_file"), pk=pk)
     steps = list(run.steps.select_related("app"))
     sources = run_sources(run, steps)
@@ -85,7 +92,9 @@ def run_findings(request, pk: int):
         for view in summary.views
     ]
     view = summary.view(request.GET.get("view", "")) or next((v for v in views if v["total"]), None)
-    context.update(source=source, summary=summary, views=views, view=view, timeline=timeline(summary, views))
+    drawn = timeline(summary, views)
+    drawn["lanes"] = [*extra_lanes, *drawn["lanes"]]
+    context.update(source=source, summary=summary, views=views, view=view, timeline=drawn)
     context["player_url"], context["player_problem"] = player_source(run.media_file)
     context["start_at"] = seconds(request.GET.get("t"))
     if view is not None:
@@ -169,6 +178,7 @@ def compare_batches(request, pk: int):
             context["problem"] = f"There is no batch {other_id}: pick one from the list."
             return render(request, "findings/compare_batches.html", context, status=404)
         context["other"] = other
+        context["more_links"] = [link for offer in COMPARE_BATCHES_LINKS for link in offer(batch, other)]
         try:
             context["comparison"] = selectors.compare_batches(batch, other)
         except FindingsError as exc:

@@ -7,12 +7,14 @@ CURATOR_MODELS = {
     "pipelines": ["pipeline", "pipelinestep"],
     "batches": ["mediafile", "collection", "batch"],
     "sources": ["mediasource", "schedule"],
+    "evaluations": ["goldset", "goldfile", "evaluation"],
 }
 READ_ONLY_MODELS = {
     "runs": ["run", "steprun"],
     "deliverables": ["finalmmif", "delivery"],
     "background": ["backgroundjob"],
     "sources": ["syncrun"],
+    "evaluations": ["evaluationfile"],
 }
 # Marking a final MMIF is adding one; delivering a batch is adding a delivery; trying a failed background
 # job again is changing it.
