@@ -103,3 +103,30 @@ def test_a_gold_set_of_another_kind_or_an_unknown_step_is_refused_creating_nothi
     with pytest.raises(Exception, match="'7' is not a step of batch 'Pilot': name one by position or app, of 1 "):
         evaluation_start(batch=tuned.batch, gold_set=gold_set, metric="wer", step=7)
     assert not tuned.batch.evaluations.exists()
+
+
+def test_the_compare_page_of_two_batches_links_to_their_comparison_on_gold(idle_runner_apps, tmp_path, curator_client):
+    """#15's page comparing two batches of the same files offers "compare on gold" once both were evaluated on
+    the same gold set and metric; the link opens the A/B with both scores."""
+    from runs.services import batch_start
+    from tests.factories import BatchFactory
+    from tests.runner_helpers import wait_until_finished
+
+    tuned = tagged_batch(idle_runner_apps, tmp_path)
+    again = BatchFactory(name="Again", pipeline=tuned.batch.pipeline, media_files=list(tuned.files.values()))
+    batch_start(again)
+    wait_until_finished(again)
+    gold_set = gold_set_create(name="Slates", kind="timeframes", upload=gold_zip(tuned.files)).gold_set
+    compare_url = reverse("findings:compare_batches", args=[tuned.batch.pk]) + f"?with={again.pk}"
+    assert "Compare on gold" not in curator_client.get(compare_url).content.decode()  # nothing evaluated yet
+
+    mapped = finished(
+        evaluation_start(batch=tuned.batch, gold_set=gold_set, metric="timeframe_f1", label_map={"speech": "S"})
+    )
+    unmapped = finished(evaluation_start(batch=again, gold_set=gold_set, metric="timeframe_f1"))
+    page = curator_client.get(compare_url).content.decode()
+
+    link = reverse("evaluations:compare", args=[mapped.pk]) + f"?with={unmapped.pk}"
+    assert f'href="{link}"' in page and "Compare on gold: Slates" in page
+    ab = curator_client.get(link).content.decode()
+    assert 'id="score-a">0.400<' in ab and 'id="score-b">0.000<' in ab  # 2/5 with the map, nothing without
