@@ -32,9 +32,10 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-# The API has over 60 operations: 15 examples each keep the run within the budget on a busy 2-core machine.
-EXAMPLES_PER_OPERATION = 15
-TIME_BUDGET = 60  # seconds, for all operations together
+# The API has over 80 operations: 10 examples each take about 15 s on a quiet 2-core machine. The budget only stops
+# a run that would hold the suite for minutes; it is no speed target (CI once took 60 s here beside another suite).
+EXAMPLES_PER_OPERATION = 10
+TIME_BUDGET = 180  # seconds, for all operations together
 
 
 def test_the_schema_validates_without_warnings(tmp_path):
