@@ -95,8 +95,9 @@ def step_wait(
 ) -> bool:
     """The step will be tried again in ``retry_in`` seconds: back to queued, keeping the last error for people
     to see, and its run back to the dispatcher, which sends it again then. ``uncount``: this try does not count
-    as an attempt (Chowda's own outage, not the app's)."""
-    attempts = {"attempts": max(step.attempts - 1, 0)} if uncount else {}
+    as an attempt (Chowda's own outage, not the app's): a job it started then stays the step's, to be adopted;
+    after the app's own failure (a timeout) the next try starts a job of its own."""
+    attempts = {"attempts": max(step.attempts - 1, 0)} if uncount else {"job_name": ""}
     with transaction.atomic():
         waiting = _step_update(
             step,

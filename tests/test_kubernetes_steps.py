@@ -212,3 +212,19 @@ def test_a_worker_killed_while_its_job_runs_leaves_the_job_to_the_next_worker(se
         assert run.status == Status.SUCCEEDED, run.error
         assert (step.interruptions, step.attempts) == (1, 2)
         assert len(server.processes(name)) == 1 and server.answered("POST", 201) == 1  # one Job, one app process
+
+
+def test_a_job_past_its_deadline_is_tried_again_as_a_new_job(cluster, job_app, settings, tmp_path):
+    """A timeout is the app's: the next try starts a Job of its own rather than adopting the one that ran out."""
+    settings.STEP_MAX_ATTEMPTS = 2
+    batch = one_file_batch(kubernetes_app(job_app, timeout=2), {"behaviour": "hang", "pidDir": str(tmp_path)})
+
+    batch_start(batch)
+    (run,) = wait_until_finished(batch, timeout=90)
+
+    step = the_step(batch)
+    assert run.status == Status.FAILED and step.attempts == 2
+    assert "did not finish within 2 seconds (its timeout); its Job was ended. Gave up after 2 attempts." in (
+        step.error_message
+    )
+    assert cluster.answered("POST", 201) == 2 and cluster.answered("POST", 409) == 0
