@@ -8,7 +8,6 @@ is unpacked, and a member is never inflated past its declared size, so a zip bom
 import csv
 import io
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -17,7 +16,7 @@ from django.conf import settings
 from chowda_site.refusals import Refused
 from chowda_site.text import few
 from evaluations.models import GoldKind
-from runs.inputs import READABLE_METHODS, UNREADABLE
+from runs.inputs import repeated, unpacked, zip_members
 
 
 class GoldError(Refused):
@@ -204,48 +203,22 @@ def upload_entries(upload) -> list[tuple[str, str, bytes]]:
     content = upload.read()
     if not name.lower().endswith(".zip"):
         return [(_guid(name), name, content)]
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-    except UNREADABLE:
-        raise GoldError(f"Nothing was stored: {name} is not a zip file that can be read.") from None
-    members = [
-        m
-        for m in archive.infolist()
-        if not m.is_dir() and not m.filename.startswith("__MACOSX/") and PurePosixPath(m.filename).name[:1] != "."
+    archive, members = zip_members(name, content, limit, error=GoldError)
+    members = [  # what a Mac's zip adds beside the files
+        m for m in members if not m.filename.startswith("__MACOSX/") and PurePosixPath(m.filename).name[:1] != "."
     ]
-    if sum(m.file_size for m in members) > limit:
-        raise GoldError(
-            f"Nothing was stored: {name} unpacks to more than {limit:,} bytes (CHOWDA_INPUT_UPLOAD_MAX_BYTES). "
-            "Split it into smaller zips."
-        )
     if not members:
         raise GoldError(f"Nothing was stored: {name} holds no gold file.")
     guids = [_guid(PurePosixPath(m.filename).name) for m in members]
-    twice = sorted({guid for guid in guids if guids.count(guid) > 1})
+    twice = repeated(guids)
     if twice:
         raise GoldError(f"Nothing was stored: {name} holds more than one gold file for {few(twice)}.")
-    return [(guid, m.filename, _unpacked(archive, m, name)) for guid, m in zip(guids, members, strict=True)]
+    return [
+        (guid, m.filename, unpacked(archive, m, name, error=GoldError, what="the gold"))
+        for guid, m in zip(guids, members, strict=True)
+    ]
 
 
 def _guid(filename: str) -> str:
     """``cpb-aacip-1.csv`` → ``cpb-aacip-1``: the name up to its last extension."""
     return PurePosixPath(filename).stem
-
-
-def _unpacked(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -> bytes:
-    where = f"{member.filename} in {name}"
-    if member.flag_bits & 0x1:
-        raise GoldError(f"Nothing was stored: {where} is encrypted; zip the gold again without a password.")
-    if member.compress_type not in READABLE_METHODS:
-        raise GoldError(
-            f"Nothing was stored: {where} is compressed with method {member.compress_type}, which Chowda does not "
-            "unpack: zip the gold again as zip tools do by default (deflated), without a password."
-        )
-    try:
-        with archive.open(member) as stream:
-            return stream.read(member.file_size)
-    except UNREADABLE as exc:
-        raise GoldError(
-            f"Nothing was stored: {where} cannot be unpacked ({str(exc) or exc.__class__.__name__}): the zip is "
-            "damaged or was cut short. Make the zip again and upload that."
-        ) from None

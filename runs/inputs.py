@@ -216,17 +216,7 @@ def _entries(upload) -> list[tuple[str, str, bytes]]:
 
 
 def _zip_entries(name: str, content: bytes, limit: int) -> list[tuple[str, str, bytes]]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-    except UNREADABLE:
-        raise InputsError(f"Nothing was stored: {name} is not a zip file that can be read.") from None
-    members = [m for m in archive.infolist() if not m.is_dir()]
-    # The sizes the zip declares are checked before anything is unpacked, so a zip bomb is refused unread.
-    if sum(m.file_size for m in members) > limit:
-        raise InputsError(
-            f"Nothing was stored: {name} unpacks to more than {limit:,} bytes (CHOWDA_INPUT_UPLOAD_MAX_BYTES). "
-            "Split it into smaller zips."
-        )
+    archive, members = zip_members(name, content, limit)
     others = [m.filename for m in members if not m.filename.lower().endswith(MMIF_SUFFIXES)]
     if others:
         raise InputsError(
@@ -238,7 +228,27 @@ def _zip_entries(name: str, content: bytes, limit: int) -> list[tuple[str, str, 
     twice = repeated(PurePosixPath(m.filename).stem for m in members)
     if twice:
         raise InputsError(f"Nothing was stored: {name} holds more than one MMIF for {few(twice)}.")
-    return [(PurePosixPath(m.filename).stem, m.filename, _unpacked(archive, m, name)) for m in members]
+    return [(PurePosixPath(m.filename).stem, m.filename, unpacked(archive, m, name)) for m in members]
+
+
+def zip_members(
+    name: str, content: bytes, limit: int, *, error: type[Exception] = InputsError
+) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """The uploaded zip ``name`` opened, and its files. Raises ``error`` with a sentence when it is not a zip, or
+    when the sizes it declares add up past ``limit``: checked before anything is unpacked, so a zip bomb is
+    refused unread. Every upload of zips (inputs here, gold sets in evaluations/) reads them through this and
+    ``unpacked``."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except UNREADABLE:
+        raise error(f"Nothing was stored: {name} is not a zip file that can be read.") from None
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if sum(m.file_size for m in members) > limit:
+        raise error(
+            f"Nothing was stored: {name} unpacks to more than {limit:,} bytes (CHOWDA_INPUT_UPLOAD_MAX_BYTES). "
+            "Split it into smaller zips."
+        )
+    return archive, members
 
 
 # What zipfile raises for a member it cannot unpack: damaged, cut short, or using a feature it lacks.
@@ -248,27 +258,35 @@ UNREADABLE = (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedE
 READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
 
 
-def _unpacked(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -> bytes:
-    """The member's content, never longer than the size the zip declares for it (which the limit counted)."""
+def unpacked(
+    archive: zipfile.ZipFile,
+    member: zipfile.ZipInfo,
+    name: str,
+    *,
+    error: type[Exception] = InputsError,
+    what: str = "the MMIF",
+) -> bytes:
+    """The member's content, never longer than the size the zip declares for it (which the limit counted);
+    raises ``error`` with a sentence telling how to zip ``what`` again when it cannot be read."""
     where = f"{member.filename} in {name}"
     if member.flag_bits & 0x1:
-        raise InputsError(
+        raise error(
             f"Nothing was stored: {where} is encrypted, and Chowda has no password to read it. "
-            "Zip the MMIF again without a password."
+            f"Zip {what} again without a password."
         )
     if member.compress_type not in READABLE_METHODS:
         method = zipfile.compressor_names.get(member.compress_type)
-        raise InputsError(
+        raise error(
             f"Nothing was stored: {where} is compressed with method {member.compress_type}"
             f"{f' ({method})' if method else ''}, which Chowda does not unpack: it reads members stored or "
-            "deflated, as zip tools write them by default. Zip the MMIF again that way, without a password."
+            f"deflated, as zip tools write them by default. Zip {what} again that way, without a password."
         )
     try:
         with archive.open(member) as stream:
             # With a size, never read() to the end: that inflates up to 2 GB before zipfile cuts it to the size.
             return stream.read(member.file_size)
     except UNREADABLE as exc:
-        raise InputsError(
+        raise error(
             f"Nothing was stored: {where} cannot be unpacked ({str(exc) or exc.__class__.__name__}): the zip is "
             "damaged or was cut short. Make the zip again and upload that."
         ) from None
